@@ -1,0 +1,169 @@
+"""The contract between the domain-agnostic framework and one domain under ``envs/<domain>/``.
+
+A :class:`Domain` knows its action grammar, its rules (as a system prompt), its tasks, its seed
+transitions, and how "nothing happens" looks. The framework calls only these methods and never
+branches on a domain's name. Domains are looked up by name through :func:`get_domain`.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from dreamgym_env.error import UnknownDomainError
+from dreamgym_env.types import Task, Transition, load_tasks, load_transitions, stable_id
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the experience model predicted for one step, after parsing and before the domain's checks."""
+
+    next_state: str
+    reward: float
+    done: bool
+
+
+class Policy(Protocol):
+    """A scripted policy that acts in a real/reference environment (used to collect offline data)."""
+
+    def reset(self, observation: str, info: Mapping[str, Any]) -> None:
+        """Starts a new episode."""
+
+    def act(self, observation: str, info: Mapping[str, Any]) -> str:
+        """Returns the next action text."""
+
+
+class Domain:
+    """Base class of a DreamGym domain. Subclasses override the class attributes and hooks.
+
+    Class attributes:
+        name: Registry name, e.g. ``"alfworld"``.
+        max_episode_steps: Step limit used at registration.
+        max_observation_chars: Upper bound on observation length (the observation space's bound).
+        max_action_chars: Longer actions are rejected by the guard.
+        reward_range: Closed interval every reward is clipped to.
+        binary_reward: Whether rewards are 0/1 (``True``) or graded (``False``).
+        real_env_id: Gymnasium id of the domain's real/reference environment, if any.
+        data_dir: Folder with ``tasks.jsonl`` and ``seed_transitions.jsonl``.
+        max_new_tokens: Default generation budget for one experience-model reply.
+    """
+
+    name: str = ""
+    max_episode_steps: int = 30
+    max_observation_chars: int = 8000
+    max_action_chars: int = 512
+    reward_range: tuple[float, float] = (0.0, 1.0)
+    binary_reward: bool = True
+    real_env_id: str | None = None
+    data_dir: Path | None = None
+    max_new_tokens: int = 256
+
+    # ----- rules and grammar -------------------------------------------------------------------
+    def system_prompt(self) -> str:
+        """Returns the domain's rules, stated for the experience model (static, cache-friendly)."""
+        raise NotImplementedError
+
+    def check_action(self, action: str, state: str) -> str | None:
+        """Checks an action against the grammar and what ``state`` shows.
+
+        Returns ``None`` when the model should judge the action, else why it certainly has no effect
+        (the guard then answers with :meth:`invalid_action_observation` without calling the model).
+        Must be conservative: rejecting an action the real environment would accept is a bug.
+        """
+        raise NotImplementedError
+
+    def invalid_action_observation(self, state: str) -> str:
+        """Returns the observation after an invalid action in ``state`` ("nothing happens")."""
+        return state
+
+    def invalid_action_reasoning(self, action: str, error: str) -> str:
+        """Returns the reasoning recorded when the guard (not the model) answers a bad action."""
+        return f"The action is not valid here ({error}), so nothing changes and the reward is 0."
+
+    def admissible_actions(self, task: Task, history: Sequence[Transition], state: str) -> list[str] | None:
+        """Returns actions that make sense in ``state`` (sorted, unique), or ``None`` if not derivable."""
+        return None
+
+    def check_outcome(self, task: Task, state: str, action: str, outcome: Outcome) -> tuple[Outcome, str | None]:
+        """Applies the domain's own success rule to a predicted outcome.
+
+        Returns the (possibly corrected) outcome and a note when it was corrected. The default
+        accepts the prediction as is.
+        """
+        return outcome, None
+
+    # ----- tasks and data ----------------------------------------------------------------------
+    def tasks(self, split: str = "train") -> Sequence[Task]:
+        """Returns the domain's tasks for a split (``"train"`` or ``"test"``)."""
+        return _cached_tasks(self._data_file("tasks.jsonl"), split)
+
+    def seed_transitions(self) -> Sequence[Transition]:
+        """Returns the shipped transitions that seed the replay index."""
+        return _cached_transitions(self._data_file("seed_transitions.jsonl"))
+
+    def seed_data_files(self) -> list[Path]:
+        """Returns the files whose content defines the seed index (used to key its cache)."""
+        return [self._data_file("seed_transitions.jsonl")]
+
+    def make_task(self, instruction: str, initial_observation: str | None = None) -> Task:
+        """Builds an ad-hoc task from an instruction (for ``reset(options={"task": "..."})``)."""
+        obs = initial_observation if initial_observation is not None else self.initial_observation_for(instruction)
+        return Task(task_id=stable_id(self.name, instruction), domain=self.name, instruction=instruction,
+                    initial_observation=obs)
+
+    def initial_observation_for(self, instruction: str) -> str:
+        """Returns an initial observation for an ad-hoc instruction (overridden by domains)."""
+        return instruction
+
+    def make_policy(self, name: str, seed: int | None = None) -> Policy:
+        """Returns a scripted policy by name (``"expert"``, ``"noisy"``, ``"random"``) for data collection."""
+        raise NotImplementedError(f"domain {self.name!r} has no scripted policies")
+
+    def _data_file(self, filename: str) -> Path:
+        if self.data_dir is None:
+            raise NotImplementedError(f"domain {self.name!r} has no data_dir")
+        return Path(self.data_dir) / filename
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_tasks(path: Path, split: str) -> tuple[Task, ...]:
+    tasks = load_tasks(path)
+    return tuple(t for t in tasks if t.meta.get("split", "train") == split)
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_transitions(path: Path) -> tuple[Transition, ...]:
+    return tuple(load_transitions(path))
+
+
+#: Registry: domain name -> "module:ClassName". Data, not branches: add your own with register_domain.
+_DOMAINS: dict[str, str] = {
+    "alfworld": "dreamgym_env.envs.alfworld.domain:ALFWorldDomain",
+    "webshop": "dreamgym_env.envs.webshop.domain:WebShopDomain",
+    "webarena": "dreamgym_env.envs.webarena.domain:WebArenaDomain",
+}
+
+
+def register_domain(name: str, entry_point: str) -> None:
+    """Registers a domain class under ``name`` (``entry_point`` is ``"module:ClassName"``)."""
+    _DOMAINS[name] = entry_point
+    get_domain.cache_clear()
+
+
+def domain_names() -> list[str]:
+    """Returns the registered domain names."""
+    return sorted(_DOMAINS)
+
+
+@functools.lru_cache(maxsize=None)
+def get_domain(name: str) -> Domain:
+    """Returns the (shared, stateless) domain instance registered under ``name``."""
+    if name not in _DOMAINS:
+        raise UnknownDomainError(name, _DOMAINS)
+    module, _, attr = _DOMAINS[name].partition(":")
+    cls = getattr(importlib.import_module(module), attr)
+    return cls()
