@@ -46,12 +46,10 @@ class ModelRequestError(DreamGymError, RuntimeError):
 class MissingDependencyError(DreamGymError, ImportError):
     """An optional dependency is not installed; the message names the extra that provides it."""
 
-    def __init__(self, package: str, extra: str, purpose: str = "") -> None:
+    def __init__(self, package: str, extra: str, purpose: str = "", install: str | None = None) -> None:
         why = f" (needed for {purpose})" if purpose else ""
-        super().__init__(
-            f"The optional package {package!r} is not installed{why}. "
-            f"Install it with: pip install 'dreamgym-env[{extra}]'"
-        )
+        install = install or f"pip install 'dreamgym-env[{extra}]'"
+        super().__init__(f"The optional package {package!r} is not installed{why}. Install it with: {install}")
         self.package = package
         self.extra = extra
 

@@ -1,0 +1,71 @@
+"""The settings a DreamGym env accepts as ``gymnasium.make(..., **kwargs)``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from dreamgym_env.error import InvalidConfigError
+from dreamgym_env.model.factory import ModelSpec
+from dreamgym_env.model.prompt import PromptConfig
+
+
+@dataclass(frozen=True)
+class EnvConfig:
+    """Every overridable setting of a DreamGym env. Unknown keys are rejected with this list."""
+
+    base_url: str | None = field(default=None, metadata={"help": "OpenAI-compatible server URL (…/v1); "
+                                                         "default $DREAMGYM_BASE_URL, else in-process model"})
+    model: str | None = field(default=None, metadata={"help": "served model name, or alias/folder in-process"})
+    api_key: str | None = field(default=None, metadata={"help": "server API key (default $DREAMGYM_API_KEY)"})
+    backend: str = field(default="auto", metadata={"help": "auto | openai | transformers"})
+    temperature: float = field(default=0.0, metadata={"help": "sampling temperature of the experience model"})
+    max_new_tokens: int | None = field(default=None, metadata={"help": "reply token budget (domain default)"})
+    timeout_s: float = field(default=300.0, metadata={"help": "per-request timeout"})
+    max_retries: int = field(default=3, metadata={"help": "retries on connection errors and 5xx"})
+    structured_outputs: bool | None = field(default=None, metadata={"help": "regex-constrained replies "
+                                                                    "(None: use when the server supports it)"})
+    max_concurrency: int = field(default=64, metadata={"help": "concurrent model requests"})
+    retrieval_k: int = field(default=3, metadata={"help": "retrieved transitions per step (0 = no retrieval)"})
+    replay_path: str | None = field(default=None, metadata={"help": "SQLite replay store (None: shared "
+                                                            "read-only cache of the domain's seed data)"})
+    record_transitions: bool = field(default=False, metadata={"help": "add synthetic transitions to the "
+                                                              "replay store (needs replay_path)"})
+    embedder: str | None = field(default=None, metadata={"help": "sentence-transformers model for retrieval"})
+    history_window: int = field(default=6, metadata={"help": "past steps shown to the model"})
+    reasoning: bool = field(default=True, metadata={"help": "ask for <think> reasoning before the state"})
+    task_split: str = field(default="train", metadata={"help": "task split reset() samples from"})
+    check_outcome: bool = field(default=True, metadata={"help": "apply the domain's success rule to rewards"})
+    repair_retries: int = field(default=1, metadata={"help": "re-asks after an unparseable reply"})
+
+    @classmethod
+    def from_kwargs(cls, kwargs: Mapping[str, Any]) -> EnvConfig:
+        """Builds a config, rejecting unknown keys with the list of valid ones."""
+        valid = {f.name for f in fields(cls)}
+        unknown = set(kwargs) - valid
+        if unknown:
+            raise InvalidConfigError.unknown_keys("DreamGym env kwarg(s)", unknown, valid | {"render_mode"})
+        cfg = cls(**kwargs)
+        if cfg.record_transitions and cfg.replay_path is None:
+            raise InvalidConfigError("record_transitions=True needs replay_path=... (a store file you own); "
+                                     "the default seed cache is shared and never written to.")
+        if cfg.retrieval_k < 0 or cfg.history_window < 0 or cfg.repair_retries < 0:
+            raise InvalidConfigError("retrieval_k, history_window and repair_retries must be >= 0.")
+        return cfg
+
+    @staticmethod
+    def help() -> dict[str, str]:
+        """Returns each setting's help text."""
+        return {f.name: f.metadata.get("help", "") for f in fields(EnvConfig)}
+
+    def model_spec(self) -> ModelSpec:
+        """The experience-model part of the config."""
+        return ModelSpec(backend=self.backend, base_url=self.base_url, model=self.model, api_key=self.api_key,
+                         timeout_s=self.timeout_s, max_retries=self.max_retries,
+                         structured_outputs=self.structured_outputs, max_concurrency=self.max_concurrency)
+
+    def prompt_config(self, max_observation_chars: int) -> PromptConfig:
+        """The prompt part of the config."""
+        return PromptConfig(history_window=self.history_window, state_chars=max_observation_chars,
+                            reasoning=self.reasoning)

@@ -1,0 +1,241 @@
+"""One DreamGym step, for a batch of episodes: guard -> retrieve -> prompt -> model -> parse -> record.
+
+Each stage is a small function. A single env runs a batch of one; the vector env runs all of its
+sub-envs together, so retrieval is one batched embedding + one k-NN query and the model sees the
+requests concurrently.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from dreamgym_env.domain import Domain, Outcome
+from dreamgym_env.grammar import guard_action
+from dreamgym_env.model.base import ExperienceModel, ModelReply, ModelRequest
+from dreamgym_env.model.parse import ParsedReply, parse_reply, reply_regex
+from dreamgym_env.model.prompt import PromptConfig, build_messages
+from dreamgym_env.replay.buffer import ReplayBuffer, Retrieved
+from dreamgym_env.types import Task, Transition
+
+REPAIR_MESSAGE = ("Your reply could not be read ({error}). Reply again with exactly the four tags "
+                  "<think>, <state>, <reward>, <done> and nothing else.")
+
+
+@dataclass
+class Episode:
+    """The running state of one episode."""
+
+    task: Task
+    state: str
+    episode_id: str
+    history: list[Transition] = field(default_factory=list)
+    t: int = 0
+
+
+@dataclass(frozen=True)
+class StepSettings:
+    """What the pipeline needs from the env config."""
+
+    retrieval_k: int = 3
+    max_new_tokens: int = 256
+    temperature: float = 0.0
+    repair_retries: int = 1
+    check_outcome: bool = True
+    record_transitions: bool = False
+    prompt: PromptConfig = field(default_factory=PromptConfig)
+
+
+@dataclass
+class StepResult:
+    """What one sub-env's step returns."""
+
+    observation: str
+    reward: float
+    terminated: bool
+    info: dict[str, Any]
+
+
+@dataclass
+class StepStats:
+    """Counters over the life of an env (rates go into ``info``)."""
+
+    steps: int = 0
+    guarded: int = 0
+    model_calls: int = 0
+    parse_failures: int = 0
+    repairs: int = 0
+    fallbacks: int = 0
+    outcome_corrections: int = 0
+
+    def rates(self) -> dict[str, float]:
+        """Fallback/repair rates per model-answered step."""
+        answered = max(1, self.steps - self.guarded)
+        return {"parse_fallback_rate": self.fallbacks / answered, "repair_rate": self.repairs / answered}
+
+
+class StepPipeline:
+    """Runs steps for batches of episodes of one domain."""
+
+    def __init__(self, domain: Domain, settings: StepSettings, model_fn, replay_fn) -> None:
+        """Args:
+            domain: The domain.
+            settings: Step settings.
+            model_fn: Zero-argument callable returning the :class:`ExperienceModel` (built on first use).
+            replay_fn: Zero-argument callable returning the :class:`ReplayBuffer` or ``None``.
+        """
+        self.domain = domain
+        self.settings = settings
+        self._model_fn = model_fn
+        self._replay_fn = replay_fn
+        self.stats = StepStats()
+        self._regex = reply_regex(domain.binary_reward, settings.prompt.reasoning)
+
+    # ----- stages -------------------------------------------------------------------------------
+    def guard(self, ep: Episode, action: object) -> tuple[str, str | None]:
+        """Stage 1: coerce/bound the action and check it against the domain grammar."""
+        g = guard_action(action, self.domain.max_action_chars)
+        if g.error is not None:
+            return g.text, g.error
+        return g.text, self.domain.check_action(g.text, ep.state)
+
+    def retrieve(self, eps: Sequence[Episode], actions: Sequence[str]) -> list[list[Retrieved]]:
+        """Stage 2: top-k similar stored transitions for each (state, action), batched."""
+        if self.settings.retrieval_k <= 0 or not eps:
+            return [[] for _ in eps]
+        replay: ReplayBuffer | None = self._replay_fn()
+        if replay is None:
+            return [[] for _ in eps]
+        return replay.retrieve(self.domain.name, [(e.state, a) for e, a in zip(eps, actions)],
+                               self.settings.retrieval_k)
+
+    def request(self, ep: Episode, action: str, examples: Sequence[Retrieved], seed: int | None) -> ModelRequest:
+        """Stage 3: the prompt for one step."""
+        msgs = build_messages(self.domain.system_prompt(), ep.task.instruction, ep.history,
+                              [r.transition for r in examples], ep.state, action, self.settings.prompt)
+        return ModelRequest(messages=tuple(msgs), max_tokens=self.settings.max_new_tokens,
+                            temperature=self.settings.temperature, seed=seed, regex=self._regex)
+
+    def parse(self, reply: ModelReply) -> ParsedReply:
+        """Stage 5: read the reply (never raises)."""
+        return parse_reply(reply.text, self.domain.reward_range, require_reasoning=self.settings.prompt.reasoning,
+                           truncated=reply.finish_reason == "length")
+
+    def generate(self, requests: Sequence[ModelRequest]) -> tuple[list[ParsedReply], list[list[ModelReply]]]:
+        """Stage 4+5: call the model, parse, and re-ask (up to ``repair_retries``) for unreadable replies."""
+        model: ExperienceModel = self._model_fn()
+        replies = model.generate(requests)
+        self.stats.model_calls += len(requests)
+        all_replies = [[r] for r in replies]
+        parsed = [self.parse(r) for r in replies]
+        current = list(requests)
+        for _ in range(self.settings.repair_retries):
+            bad = [i for i, p in enumerate(parsed) if p.error is not None]
+            if not bad:
+                break
+            self.stats.parse_failures += len(bad)
+            fixes = []
+            for i in bad:
+                last = all_replies[i][-1]
+                grow = 1.5 if last.finish_reason == "length" else 1.0
+                fixes.append(ModelRequest(
+                    messages=current[i].messages + (
+                        {"role": "assistant", "content": last.text[:2000]},
+                        {"role": "user", "content": REPAIR_MESSAGE.format(error=parsed[i].error)},
+                    ),
+                    max_tokens=int(current[i].max_tokens * grow), temperature=current[i].temperature,
+                    seed=current[i].seed, regex=current[i].regex,
+                ))
+            again = model.generate(fixes)
+            self.stats.model_calls += len(fixes)
+            self.stats.repairs += len(fixes)
+            for i, req, rep in zip(bad, fixes, again):
+                current[i] = req
+                all_replies[i].append(rep)
+                parsed[i] = self.parse(rep)
+        return parsed, all_replies
+
+    # ----- the whole step -----------------------------------------------------------------------
+    def step(self, eps: Sequence[Episode], actions: Sequence[object], seeds: Sequence[int | None]) -> list[StepResult]:
+        """Runs one step of each episode; mutates the episodes (state, history, t)."""
+        n = len(eps)
+        guarded = [self.guard(e, a) for e, a in zip(eps, actions)]
+        texts = [g[0] for g in guarded]
+        errors = [g[1] for g in guarded]
+        todo = [i for i in range(n) if errors[i] is None]
+
+        t_ret = time.perf_counter()
+        retrieved = self.retrieve([eps[i] for i in todo], [texts[i] for i in todo])
+        t_ret = time.perf_counter() - t_ret
+
+        reqs = [self.request(eps[i], texts[i], r, seeds[i]) for i, r in zip(todo, retrieved)]
+        t_model = time.perf_counter()
+        parsed, replies = self.generate(reqs) if reqs else ([], [])
+        t_model = time.perf_counter() - t_model
+
+        results: list[StepResult | None] = [None] * n
+        new_transitions: list[Transition] = []
+        by_i = {i: (p, r, ret) for i, p, r, ret in zip(todo, parsed, replies, retrieved)}
+        for i in range(n):
+            ep, action = eps[i], texts[i]
+            info: dict[str, Any] = {
+                "task": ep.task.instruction, "task_id": ep.task.task_id, "action_error": errors[i],
+                "parse_error": None, "repaired": False, "fallback": False, "outcome_note": None,
+                "retrieved": [], "reasoning": "", "prompt_tokens": 0, "completion_tokens": 0,
+            }
+            if errors[i] is not None:
+                self.stats.guarded += 1
+                outcome = Outcome(self.domain.invalid_action_observation(ep.state), 0.0, False)
+                info["reasoning"] = self.domain.invalid_action_reasoning(action, errors[i])
+            else:
+                p, reps, ret = by_i[i]
+                info["retrieved"] = [r.transition.uid for r in ret]
+                info["prompt_tokens"] = sum(r.prompt_tokens for r in reps)
+                info["completion_tokens"] = sum(r.completion_tokens for r in reps)
+                info["repaired"] = len(reps) > 1
+                if p.error is not None:
+                    self.stats.fallbacks += 1
+                    info["parse_error"] = p.error
+                    info["fallback"] = True
+                    outcome = Outcome(ep.state, 0.0, False)
+                    info["reasoning"] = p.reasoning
+                else:
+                    outcome = Outcome(p.next_state[: self.domain.max_observation_chars] or ep.state,
+                                      p.reward, p.done)
+                    info["reasoning"] = p.reasoning
+                    if self.settings.check_outcome:
+                        outcome, note = self.domain.check_outcome(ep.task, ep.state, action, outcome)
+                        if note:
+                            self.stats.outcome_corrections += 1
+                            info["outcome_note"] = note
+            self.stats.steps += 1
+            tr = Transition(
+                domain=self.domain.name, task_id=ep.task.task_id, instruction=ep.task.instruction, state=ep.state,
+                action=action, next_state=outcome.next_state, reward=float(outcome.reward), done=bool(outcome.done),
+                reasoning=info["reasoning"], valid=errors[i] is None and not info["fallback"],
+                episode_id=ep.episode_id, step=ep.t, source="synthetic",
+            )
+            ep.history.append(tr)
+            ep.state = outcome.next_state
+            ep.t += 1
+            if errors[i] is None and not info["fallback"]:
+                new_transitions.append(tr)
+            info["admissible_actions"] = self.domain.admissible_actions(ep.task, ep.history, ep.state)
+            results[i] = StepResult(outcome.next_state, float(outcome.reward), bool(outcome.done), info)
+
+        if self.settings.record_transitions and new_transitions:
+            replay = self._replay_fn()
+            if replay is not None:
+                replay.add(new_transitions)
+        rates = self.stats.rates()
+        for i, r in enumerate(results):
+            assert r is not None
+            # Time spent simulating this step (retrieval + model). A step the guard answered costs
+            # nothing, so it reports exactly 0 and stays reproducible (Gymnasium's determinism check).
+            simulated = errors[i] is None
+            r.info["latency_s"] = t_ret + t_model if simulated else 0.0
+            r.info["timings"] = {"retrieve_s": t_ret if simulated else 0.0, "model_s": t_model if simulated else 0.0}
+            r.info.update(rates)
+        return results  # type: ignore[return-value]
