@@ -2,37 +2,44 @@
 
 from __future__ import annotations
 
-import re
+import random
 from collections.abc import Sequence
 from pathlib import Path
 
-from dreamgym_env.domain import Domain, Outcome
+from dreamgym_env.domain import Domain, Outcome, Policy
+from dreamgym_env.error import InvalidConfigError
 from dreamgym_env.types import Task, Transition
 
-#: Upstream parses ``search[...]`` / ``click[...]`` with this shape (lowercased before matching buttons).
-ACTION_RE = re.compile(r"(search|click)\[(.+)\]", re.IGNORECASE | re.DOTALL)
-MAX_KEYWORDS_CHARS = 200
+from .actions import MAX_KEYWORDS_CHARS, achievable_rewards, parse_action
+from .textpage import has_search_bar_text, parse_text_page
 
 SYSTEM_PROMPT = """\
 You simulate WebShop, a text-mode online shop. Observations are the page's text segments joined by " [SEP] ".
 Pages and rules of the real site:
-- Search page: "WebShop [SEP] Instruction: [SEP] <goal> [SEP] Search". Only "search[keywords]" works there.
-- Results page: "Instruction: [SEP] <goal> [SEP] Back to Search [SEP] Page N (Total results: M) [SEP] Next > \
-[SEP] <ASIN> [SEP] <product title> [SEP] $<price> [SEP] ..." with 10 products per page, at most 50 results. \
-"click[<asin>]" opens that product, "click[next >]" / "click[< prev]" page, "click[back to search]" returns.
-- Item page: "Instruction: [SEP] <goal> [SEP] Back to Search [SEP] < Prev [SEP] <option type> [SEP] <option> \
-[SEP] ... [SEP] <title> [SEP] Price: $<price> [SEP] Rating: N.A. [SEP] Description [SEP] Features [SEP] \
-Reviews [SEP] Buy Now". "click[<option>]" selects an option (page otherwise unchanged), "click[description]" / \
-"click[features]" / "click[reviews]" open sub-pages, "click[< prev]" goes back, "click[buy now]" buys.
-- Clicking something not on the page, or searching where there is no search bar, leaves the page unchanged.
-Reward is 0 on every step except "click[buy now]", which ends the episode (done true) with the purchase \
-score in [0, 1]: the product type matches, times the share of the goal's attributes, options and price bound \
-that the bought product satisfies.\
+- Search page: "WebShop [SEP] Instruction: [SEP] <goal> [SEP] Search". Only "search[keywords]" works there; \
+search ranks the catalog by BM25 over title, description, first feature and options.
+- Results page: "Instruction: [SEP] <goal> [SEP] Back to Search [SEP] Page N (Total results: M) [SEP] \
+< Prev [SEP] Next > [SEP] <ASIN> [SEP] <product title> [SEP] $<price> [SEP] ..." with 10 products per page and \
+at most 50 results; "< Prev" appears after page 1, "Next >" while more results follow. "click[<asin>]" opens \
+that product, "click[next >]" / "click[< prev]" change page, "click[back to search]" returns to the search page.
+- Item page: "Instruction: [SEP] <goal> [SEP] Back to Search [SEP] < Prev [SEP] <option type> [SEP] <value> \
+[SEP] ... [SEP] <title> [SEP] Price: $<price> [SEP] Rating: <rating> [SEP] Description [SEP] Features [SEP] \
+Reviews [SEP] Buy Now". "click[<value>]" selects that option (the text page looks the same afterwards), \
+"click[description]" / "click[features]" / "click[reviews]" open a sub-page ("Instruction: [SEP] <goal> [SEP] \
+Back to Search [SEP] < Prev [SEP] <content>") whose "< Prev" returns to the item page, "click[< prev]" on the \
+item page returns to the results (options cleared), "click[buy now]" buys.
+- Actions are matched lower case. Clicking something not on the page, "click[search]", or searching where there \
+is no search bar leaves the page unchanged with reward 0.
+- Reward is 0 on every step except "click[buy now]", which ends the episode (done true) on the page \
+"Thank you for shopping with us! [SEP] ... [SEP] Your score (min 0.0, max 1.0) [SEP] <score> [SEP] ..." \
+with score = r_type x (goal attributes the product has + goal options selected + [price <= the goal's bound]) \
+/ (number of goal attributes + number of goal options + 1). r_type is 1 when the product is of the wanted \
+type (same query, category or title nouns), 0.5, 0.1 or 0 when it is not.\
 """
 
 
 class WebShopDomain(Domain):
-    """WebShop's rules, grammar and data for the experience model."""
+    """WebShop's rules, grammar, tasks, data and scripted shoppers for the experience model."""
 
     name = "webshop"
     max_episode_steps = 15
@@ -48,49 +55,84 @@ class WebShopDomain(Domain):
         return SYSTEM_PROMPT
 
     def check_action(self, action: str, state: str) -> str | None:
-        m = ACTION_RE.fullmatch(action)
-        if not m:
-            return "not a WebShop action: use search[keywords] or click[button]"
-        kind, arg = m.group(1).lower(), m.group(2).strip()
-        if not arg:
+        name, arg = parse_action(action)
+        if arg is None or name.lower() not in ("search", "click"):
+            return "not a WebShop action: use search[keywords] or click[value]"
+        kind, arg = name.lower(), arg.lower()
+        if name != kind:
+            return f"unknown action {name!r}: actions are lower case, search[...] or click[...]"
+        if not arg.strip():
             return f"{kind}[] has an empty argument"
+        page = parse_text_page(state)
         if kind == "search":
             if len(arg) > MAX_KEYWORDS_CHARS:
                 return f"search keywords are {len(arg)} characters long (max {MAX_KEYWORDS_CHARS})"
-            if not has_search_bar(state):
+            if page.kind != "unknown" and not page.has_search_bar:
                 return "this page has no search bar"
+            return None
+        if arg == "search":
+            return "click[search] does nothing: use search[keywords]"
+        if page.kind != "unknown" and arg not in page.maybe_clickables:
+            return f"{arg!r} is not clickable on this page"
         return None
 
     def initial_observation_for(self, instruction: str) -> str:
         return f"WebShop [SEP] Instruction: [SEP] {instruction} [SEP] Search"
 
     def admissible_actions(self, task: Task, history: Sequence[Transition], state: str) -> list[str] | None:
-        return available_actions(state)
+        page = parse_text_page(state)
+        if page.kind == "unknown":
+            return None
+        acts = ["search[...]"] if page.has_search_bar else []
+        return sorted(set(acts + [f"click[{c}]" for c in page.clickables]))
+
+    def demo_action(self, task: Task, history: Sequence[Transition], state: str, rng: random.Random) -> str:
+        """A plausible action: the goal words on the search page, else a random admissible click."""
+        from .policies import goal_keywords
+
+        if has_search_bar_text(state):
+            return f"search[{goal_keywords(task.instruction)}]"
+        actions = self.admissible_actions(task, history, state) or []
+        return rng.choice(actions) if actions else ""
 
     def check_outcome(self, task: Task, state: str, action: str, outcome: Outcome) -> tuple[Outcome, str | None]:
-        # Only buying ends an episode with a score.
-        if action.lower().strip() != "click[buy now]" and (outcome.reward > 0 or outcome.done):
-            return Outcome(outcome.next_state, 0.0, False), "only click[buy now] ends a WebShop episode"
-        return outcome, None
+        """Only ``click[buy now]`` on an item page ends the episode, with a score the formula can give."""
+        is_buy = action.lower().strip() == "click[buy now]" and parse_text_page(state).kind in ("item", "unknown")
+        if not is_buy:
+            if outcome.reward != 0 or outcome.done:
+                return Outcome(outcome.next_state, 0.0, False), "only click[buy now] ends a WebShop episode"
+            return outcome, None
+        reward = min(max(outcome.reward, 0.0), 1.0)
+        goal = task.meta.get("goal") or {}
+        note = None
+        if goal:
+            grid = achievable_rewards(len(goal.get("attributes") or ()), len(goal.get("goal_options") or ()))
+            snapped = min(grid, key=lambda r: abs(r - reward))
+            if abs(snapped - reward) > 1e-6:
+                note = f"score {outcome.reward:g} is not r_type x k/n for this goal; snapped to {snapped:g}"
+            reward = snapped
+        elif reward != outcome.reward:
+            note = "score clipped to [0, 1]"
+        if not outcome.done:
+            note = (note + "; " if note else "") + "click[buy now] always ends the episode"
+        return Outcome(outcome.next_state, reward, True), note
+
+    def make_policy(self, name: str, seed: int | None = None) -> Policy:
+        """Returns ``"expert"``, ``"noisy"`` or ``"random"`` (see :mod:`.policies`)."""
+        from .policies import POLICIES
+
+        if name not in POLICIES:
+            raise InvalidConfigError(f"unknown WebShop policy {name!r}. Valid ones: {', '.join(sorted(POLICIES))}.")
+        return POLICIES[name](seed=seed)
 
 
 def has_search_bar(state: str) -> bool:
     """Whether a text-mode page is the search page (the only one with a search bar)."""
-    return state.rstrip().lower().endswith("[sep] search")
+    return has_search_bar_text(state)
 
 
 def available_actions(state: str) -> list[str]:
-    """Derives the clickable actions of a text-mode page from its ``[SEP]`` segments."""
-    segs = [s.strip() for s in state.split("[SEP]")]
-    if has_search_bar(state):
-        return ["search[...]"]
-    skip = {"instruction:", "webshop"}
-    out = set()
-    for i, s in enumerate(segs):
-        low = s.lower()
-        if not low or low in skip or (i > 0 and segs[i - 1].lower() == "instruction:"):
-            continue
-        if low.startswith(("page ", "price:", "rating:", "$")):
-            continue
-        out.add(f"click[{low}]")
-    return sorted(out)
+    """Derives the actions of a text-mode page from its ``[SEP]`` segments (sorted)."""
+    page = parse_text_page(state)
+    acts = ["search[...]"] if page.has_search_bar else []
+    return sorted(set(acts + [f"click[{c}]" for c in page.clickables]))
