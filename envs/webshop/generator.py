@@ -336,7 +336,7 @@ def _instruction(rng: random.Random, item: dict[str, Any]) -> dict[str, Any]:
             else:
                 phrases.append(f"in {v}")
     opener = rng.choice(_OPENERS)
-    if len(chosen) == 1:
+    if len(chosen) == 1 and chosen[0].split()[-1] != noun.split()[0] and chosen[0] not in noun:
         first = chosen[0]
         article = "" if noun.endswith("s") else ("an " if first[0] in "aeiou" else "a ")
         body = f"{article}{first} {noun}"

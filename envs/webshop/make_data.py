@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from dreamgym_env.types import Transition, write_jsonl
+from dreamgym_env.types import write_jsonl
 
 from .env import make_goal_tasks
 from .generator import GeneratorConfig, generate
@@ -72,7 +72,7 @@ def collect_transitions(n_transitions: int, out: Path, seed: int = 0, split: str
         # Ask for more episodes than needed; stop at the first episode boundary past the target.
         cfg = CollectConfig(domain="webshop", policies=POLICY_MIX, episodes=n_transitions, split=split, seed=seed)
         for t in collect(cfg, progress=False):
-            yield _slim(t).to_dict()
+            yield t.to_dict()
             n += 1
             bar.update(1)
             if n >= n_transitions and t.done or n >= n_transitions + 15:
@@ -80,12 +80,6 @@ def collect_transitions(n_transitions: int, out: Path, seed: int = 0, split: str
         bar.close()
 
     return write_jsonl(out, stream())
-
-
-def _slim(t: Transition) -> Transition:
-    """Drops the admissible-action list from ``meta`` when it merely restates the page's buttons."""
-    meta = dict(t.meta)
-    return Transition(**{**t.__dict__, "meta": meta})
 
 
 def main(argv: list[str] | None = None) -> None:
