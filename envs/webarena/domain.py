@@ -6,8 +6,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from dreamgym_env.domain import Domain, Outcome
-from dreamgym_env.grammar import match_any
+from dreamgym_env.domain import Domain, Outcome, Policy
 from dreamgym_env.types import Task, Transition
 
 #: WebArena's action grammar (``id`` actions take the element id in brackets).
@@ -28,21 +27,28 @@ ACTION_PATTERNS = tuple(
         r"stop \[(.*)\]",
     )
 )
+_EDITABLE = frozenset({"textbox", "searchbox", "combobox", "spinbutton"})
 _ID = re.compile(r"^\s*\[(\d+)\] ", re.MULTILINE)
-_ACTION_ID = re.compile(r"^(?:click|hover|type) \[(\d+)\]")
+_ACTION_EDITABLE = frozenset({"textbox", "searchbox", "combobox", "spinbutton"})
+_ID = re.compile(r"^(?:click|hover|type) \[(\d+)\]")
 
 SYSTEM_PROMPT = """\
-You simulate WebArena, a set of websites (shopping, shopping admin, GitLab, Reddit, map). An observation is \
-the current tab's accessibility tree: "Tab 0 (current): <page title>" then one line per element, \
-"[id] role 'name'" with properties, tab-indented by depth, then "URL: <url>".
-Actions: "click [id]", "hover [id]", "type [id] [text] [1]" (1 presses Enter after typing, 0 does not), \
-"press [key_comb]", "scroll [up|down]", "new_tab", "tab_focus [i]", "close_tab", "goto [url]", "go_back", \
+You simulate WebArena, a set of websites (shopping: One Stop Market; shopping_admin: its Magento admin; gitlab; \
+reddit: a Postmill forum; map: OpenStreetMap). An observation is the current tab's accessibility tree: \
+"Tab 0 (current): <page title>" (other tabs joined with " | "), a blank line, "[1] RootWebArea '<title>' focused: \
+True", then one line per element, "[id] role 'name'" with properties such as "required: False" or "selected: True", \
+tab-indented by depth, and a last line "URL: <url>". A field's typed value shows as a StaticText child below it.
+Actions: "click [id]", "hover [id]", "type [id] [text] [0|1]" (1 or no flag presses Enter after typing, 0 does \
+not), "press [key_comb]", "scroll [up|down]", "new_tab", "tab_focus [i]", "close_tab", "goto [url]", "go_back", \
 "go_forward", "stop [answer]".
-Rules: an action on an id that is not in the current tree, typing into an element that is not a textbox or \
-searchbox, or any malformed action leaves the page unchanged. Clicking a link navigates to its page (new \
-tree, new ids, new URL). Element ids are stable within a page. Only "stop [answer]" ends the episode: reward \
-is 1 if the task is then complete (the answer is correct, or the required change was made on the site), \
-else 0; every other step has reward 0 and done false.\
+Rules: an action on an id that is not in the current tree, typing into an element that is not a textbox, searchbox, \
+spinbutton or combobox, or a malformed action leaves the page exactly unchanged. Typing appends to the field's \
+current value; Enter submits the field's form (a search opens its results page). Clicking a link opens its page: a \
+new tree with new ids and a new URL. Clicking a button runs it: a form submission usually opens a new page, other \
+buttons (Add to Cart, Upvote, Subscribe, Star) update the same page. Element ids are stable within a page. Only \
+"stop [answer]" ends the episode: the reward is 1 if the task is then complete (the answer matches, the final URL \
+is the requested one, or the requested change was saved on the site), else 0; every other step has reward 0 and \
+done false.\
 """
 
 
@@ -63,11 +69,18 @@ class WebArenaDomain(Domain):
         return SYSTEM_PROMPT
 
     def check_action(self, action: str, state: str) -> str | None:
-        if not match_any(action, ACTION_PATTERNS):
-            return "not a WebArena action (e.g. 'click [12]', 'type [5] [query] [1]', 'stop [answer]')"
-        m = _ACTION_ID.match(action)
-        if m and not re.search(rf"^\s*\[{m.group(1)}\] ", state, re.MULTILINE):
-            return f"there is no element [{m.group(1)}] on this page"
+        from .actions import ActionParsingError, parse_action
+
+        try:
+            parsed = parse_action(action)
+        except ActionParsingError as e:
+            return f"{e} (e.g. 'click [12]', 'type [5] [query] [1]', 'stop [answer]')"
+        if parsed.element_id is not None:
+            line = re.search(rf"^\t*\[{parsed.element_id}\] (\S+) ", state, re.MULTILINE)
+            if line is None:
+                return f"there is no element [{parsed.element_id}] on this page"
+            if parsed.kind == "type" and line.group(1) not in _EDITABLE:
+                return f"element [{parsed.element_id}] is a {line.group(1)}, not an editable field"
         return None
 
     def initial_observation_for(self, instruction: str) -> str:
@@ -76,6 +89,12 @@ class WebArenaDomain(Domain):
     def admissible_actions(self, task: Task, history: Sequence[Transition], state: str) -> list[str] | None:
         ids = sorted(set(_ID.findall(state)), key=int)
         return [f"click [{i}]" for i in ids] + ["go_back", "scroll [down]", "scroll [up]", "stop [answer]"]
+
+    def make_policy(self, name: str, seed: int | None = None) -> Policy:
+        """``expert`` (the task's scripted solution), ``noisy`` (expert with 30% mistakes) or ``random``."""
+        from .policies import make_policy
+
+        return make_policy(name, seed)
 
     def check_outcome(self, task: Task, state: str, action: str, outcome: Outcome) -> tuple[Outcome, str | None]:
         if not action.startswith("stop [") and (outcome.reward > 0 or outcome.done):
