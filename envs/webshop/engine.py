@@ -14,11 +14,23 @@ from typing import Any
 from .actions import MAX_KEYWORDS_CHARS, parse_action
 from .catalog import Catalog, Goal, Product
 from .pages import (
-    BACK_TO_SEARCH, BUY_NOW, NEXT_PAGE, PREV_PAGE, PRODUCT_WINDOW, SUB_PAGES, Page, Session, done_page,
-    item_page, item_sub_page, results_page, search_page,
+    BACK_TO_SEARCH,
+    BUY_NOW,
+    NEXT_PAGE,
+    PREV_PAGE,
+    PRODUCT_WINDOW,
+    SUB_PAGES,
+    Page,
+    Session,
+    done_page,
+    item_page,
+    item_sub_page,
+    results_page,
+    search_page,
 )
 from .reward import NounExtractor, RewardBreakdown, get_reward
 from .search import SearchEngine
+
 
 @dataclass(frozen=True)
 class StepResult:

@@ -6,7 +6,7 @@ import functools
 import random
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 
@@ -97,7 +97,7 @@ class WebShopRealEnv(gym.Env[str, str]):
         render_mode: ``None`` or ``"ansi"``.
     """
 
-    metadata = {"render_modes": ["ansi"]}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"]}
 
     def __init__(self, observation_mode: str = "text", split: str = "train", catalog_dir: str | Path | None = None,
                  num_products: int | None = None, human_goals: bool = True,

@@ -351,8 +351,9 @@ def _instruction(rng: random.Random, item: dict[str, Any]) -> dict[str, Any]:
             "instruction_options": picked}
 
 
-def generate(config: GeneratorConfig = GeneratorConfig(), progress: bool = True) -> GeneratedFiles:
+def generate(config: GeneratorConfig | None = None, progress: bool = True) -> GeneratedFiles:
     """Generates a catalog with instructions. Same config, same output."""
+    config = config or GeneratorConfig()
     rng = random.Random(config.seed)
     used: set[str] = set()
     items: list[dict[str, Any]] = []

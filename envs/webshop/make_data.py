@@ -47,8 +47,9 @@ def write_catalog(config: GeneratorConfig, out_dir: Path = SHIPPED_DIR) -> None:
     write_json_gz(out_dir / "reviews.json.gz", g.reviews)
 
 
-def write_tasks(n_train: int, sizes: SplitSizes = SplitSizes(), path: Path = DATA_DIR / "tasks.jsonl") -> dict[str, int]:
+def write_tasks(n_train: int, sizes: SplitSizes | None = None, path: Path = DATA_DIR / "tasks.jsonl") -> dict[str, int]:
     """Writes every test goal and the first ``n_train`` train goals as tasks. Returns split sizes."""
+    sizes = sizes or SplitSizes()
     catalog = load_catalog(CatalogFiles.in_directory(SHIPPED_DIR))
     splits = [sizes.split_of(i) for i in range(len(catalog.goals))]
     counts = {s: splits.count(s) for s in ("test", "dev", "train")}

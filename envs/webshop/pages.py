@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .catalog import Goal, Product
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .reward import RewardBreakdown

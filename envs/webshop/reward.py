@@ -39,7 +39,7 @@ def fuzzy_score(a: str, b: str) -> int:
     pb = default_process("".join(c for c in b if ord(c) < 128))
     if not pa or not pb:
         return 0
-    return int(round(fuzz.token_set_ratio(pa, pb)))
+    return round(fuzz.token_set_ratio(pa, pb))
 
 
 class NounExtractor(Protocol):

@@ -11,9 +11,9 @@ import json
 from pathlib import Path
 
 import pytest
-
 from dreamgym_env.envs.webshop.engine import WebShopEngine, parse_action
 from dreamgym_env.envs.webshop.loader import CatalogFiles, load_catalog, parse_pricing
+
 from dreamgym_env.error import DataFormatError
 
 HAIR = {

@@ -8,15 +8,15 @@ import sys
 
 import gymnasium as gym
 import pytest
+from dreamgym_env.envs.webshop.env import WebShopRealEnv
+from dreamgym_env.envs.webshop.generator import GeneratorConfig
+from dreamgym_env.envs.webshop.loader import load_shipped_catalog
+from dreamgym_env.envs.webshop.make_data import DATA_DIR, SHIPPED_DIR, write_catalog
 from gymnasium.utils.env_checker import check_env
 
 import dreamgym_env  # noqa: F401  (registers the envs)
 from dreamgym_env.data.collect import run_episode
 from dreamgym_env.domain import Outcome, get_domain
-from dreamgym_env.envs.webshop.env import WebShopRealEnv
-from dreamgym_env.envs.webshop.loader import load_shipped_catalog
-from dreamgym_env.envs.webshop.make_data import DATA_DIR, SHIPPED_DIR, write_catalog
-from dreamgym_env.envs.webshop.generator import GeneratorConfig
 from dreamgym_env.types import load_tasks, load_transitions
 
 DOMAIN = get_domain("webshop")
@@ -34,7 +34,7 @@ def play(env, policy_name: str, goal_id: str, seed: int, max_steps: int = 15):
     steps = []
     for _ in range(max_steps):
         action = policy.act(obs, info)
-        nobs, r, term, trunc, ninfo = env.step(action)
+        nobs, r, term, _, ninfo = env.step(action)
         steps.append((obs, info, action, nobs, r, term, ninfo))
         obs, info = nobs, ninfo
         if term:
@@ -68,7 +68,7 @@ def test_reset_with_a_domain_task_meets_the_collect_contract(env):
     obs, info = env.reset(seed=0, options={"task": task})
     assert obs == task.initial_observation and info["task_id"] == task.task_id
     assert info["admissible_actions"] == ["search[...]"] and info["goal"]["goal_id"] == task.task_id
-    obs2, r, term, trunc, info2 = env.step("search[" + task.instruction.split(",")[0] + "]")
+    _, _, _, _, info2 = env.step("search[" + task.instruction.split(",")[0] + "]")
     for key in ("reasoning", "valid", "admissible_actions", "action_error"):
         assert key in info2
     assert info2["valid"] and info2["action_error"] is None and "BM25" in info2["reasoning"]
@@ -78,7 +78,7 @@ def test_reset_with_a_domain_task_meets_the_collect_contract(env):
 def test_bad_action_in_env(env):
     obs, _ = env.reset(seed=1)
     for bad in ("click[]", "search[", "click[nope]", "x" * 20_000, "search[" + "y" * 10_000 + "]"):
-        obs2, r, term, trunc, info = env.step(bad)
+        obs2, r, term, _, info = env.step(bad)
         assert obs2 == obs and r == 0 and not term and not info["valid"] and info["action_error"]
         assert "not available" in info["reasoning"]
 

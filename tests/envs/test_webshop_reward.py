@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from math import isclose
+from typing import ClassVar
 
 import pytest
-
 from dreamgym_env.envs.webshop.actions import achievable_rewards
 from dreamgym_env.envs.webshop.catalog import Goal, Product
 from dreamgym_env.envs.webshop.normalize import normalize_color
 from dreamgym_env.envs.webshop.reward import (
-    HeuristicNounExtractor, attribute_matches, fuzzy_score, get_reward, option_matches, type_reward,
+    HeuristicNounExtractor,
+    attribute_matches,
+    fuzzy_score,
+    get_reward,
+    option_matches,
+    type_reward,
 )
 
 
@@ -139,8 +144,9 @@ class TestOptions:
 
 
 class TestTotal:
-    G = dict(name="Mens D.O.N. Issue 2 Gca Basketball Sneakers Shoes Casual - Off White",
-             attributes=("tea tree", "essential oils", "natural ingredients"), goal_options=("grey", "XL"))
+    G: ClassVar[dict] = {"name": "Mens D.O.N. Issue 2 Gca Basketball Sneakers Shoes Casual - Off White",
+                         "attributes": ("tea tree", "essential oils", "natural ingredients"),
+                         "goal_options": ("grey", "XL")}
 
     def test_exact_match_is_one(self):
         p = product(name=self.G["name"], attributes=("tea tree", "essential oil", "natural ingredients"))
