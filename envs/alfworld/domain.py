@@ -1,16 +1,30 @@
-"""DreamGym-ALFWorld: the ALFWorld (TextWorld + ALFRED PDDL) household domain."""
+"""DreamGym-ALFWorld: the ALFWorld (TextWorld + ALFRED PDDL) household domain.
+
+Tasks come from this package's problem generator (``data/tasks.jsonl``, each with the real engine's
+first observation); the replay index is seeded with real-engine trajectories
+(``data/seed_transitions.jsonl``); ``data/rules.json`` holds the ALFRED object rules the action
+proposer and outcome checks need without the engine installed. All three are rebuilt by
+``python -m dreamgym_env.envs.alfworld.make_data``.
+"""
 
 from __future__ import annotations
 
+import functools
+import json
+import random
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from dreamgym_env.domain import Domain, Outcome
+from dreamgym_env.domain import Domain, Outcome, Policy
+from dreamgym_env.error import InvalidConfigError
 from dreamgym_env.grammar import match_any
 from dreamgym_env.types import Task, Transition
 
 NOTHING_HAPPENS = "Nothing happens."
+DATA_DIR = Path(__file__).parent / "data"
 
 _ENTITY = r"[a-z]+ \d+"
 #: The command grammar of ALFWorld, both dialects: datasets' ``put O in/on R`` and 0.4's ``move O to R``.
@@ -28,31 +42,114 @@ ACTION_PATTERNS = tuple(
         rf"examine (?P<r>{_ENTITY})",
         r"inventory",
         r"look",
+        r"help",
     )
 )
 
 SYSTEM_PROMPT = """\
-You simulate ALFWorld, a text household environment (TextWorld over ALFRED PDDL problems).
-Rules of the real engine:
-- The agent is at one location at a time. "go to R" moves it to receptacle R and describes it: \
-"You arrive at R. On the R, you see a X 1, and a Y 2." or, if R is closed, "You arrive at R. The R is closed."
-- "open R" / "close R" work only on openable receptacles (fridge, microwave, cabinet, drawer, safe...) \
-the agent is at: "You open the R. The R is open. In it, you see ..." ("... you see nothing.").
-- "take O from R" works only if O is visibly in/on R where the agent is and its hands are empty: \
-"You pick up the O from the R." The agent carries at most one object.
-- "put O in/on R" (or "move O to R") puts the carried O at the current receptacle: "You put the O in/on the R."
-- "clean O with sinkbasin N", "heat O with microwave N", "cool O with fridge N" need O carried and the \
-agent at that appliance: "You clean the O using the sinkbasin 1."
-- "use desklamp N" / "use floorlamp N" turns on a lamp the agent is at: "You turn on the desklamp 1."
-- "examine X", "inventory" ("You are carrying: a O." / "You are not carrying anything."), "look".
-- Anything else, or an action whose preconditions fail, gives exactly "Nothing happens." and changes nothing.
-- Objects and receptacles that were never mentioned do not exist.
-Reward is 1 only on the step that completes the task goal (the goal object, in the required state, \
-put in/on the goal receptacle; or examined under a turned-on lamp); then done is true. Otherwise reward 0, done false.\
+You simulate ALFWorld, a text household environment (the real TextWorld engine over ALFRED PDDL problems).
+The room's receptacles are listed in the first observation; objects start in/on receptacles. Rules:
+- The agent is at one receptacle at a time (at first in the middle of the room). "go to R" moves it \
+to R and describes it: "On the R, you see a X 1, and a Y 2." ("... you see nothing."), or, if R is \
+closed, "The R is closed."
+- "open R" / "close R" work only for openable receptacles (cabinet, drawer, fridge, microwave, safe) \
+the agent is at: "You open the R. The R is open. In it, you see ...", "You close the R."
+- "take O from R": O visible in/on R where the agent is, R open if openable, hands empty (the agent \
+carries one object): "You pick up the O from the R."
+- "put O in/on R": the carried O at the current, open R that can hold O's kind: "You put the O in/on the R."
+- "clean O with sinkbasin N", "heat O with microwave N", "cool O with fridge N": O carried and the \
+agent at that appliance (no need to open it): "You clean the O using the sinkbasin 1." Only suitable \
+objects (food, dishes, cutlery...) can be cleaned/heated/cooled.
+- "use desklamp N"/"use floorlamp N" when the lamp is where the agent is: "You turn on the desklamp 1."
+- "examine R" repeats what R shows; "examine O" on the carried O: "There's nothing special about O 1." \
+or its state ("This is a hot O 1."); "inventory": "You are carrying: a O 1." / "You are not carrying \
+anything."; "look": "You are facing the R. Next to it, you see nothing."
+- Any other command, or one whose conditions fail, gives exactly "Nothing happens." and changes nothing.
+- Objects and receptacles that were never mentioned do not exist; nothing moves by itself.
+Reward is 1 only on the step at which the task goal holds (the right object, cleaned/heated/cooled if \
+asked, put in/on a receptacle of the asked kind -- two of them for "put two"; or, for "look at/examine \
+O under/with the lamp", turning the lamp on while carrying O); then done is true. Otherwise reward 0, \
+done false.\
 """
 
-_SEEN = re.compile(r"(?:you see|In it, you see|On the [a-z]+ \d+, you see) ([^.]*)\.")
+_LIST = re.compile(r"(?:you see|In it, you see) ([^.]*)\.")
 _ART = re.compile(r"\b(?:a|an) ([a-z]+ \d+)")
+_OPENABLE = frozenset({"cabinet", "drawer", "fridge", "microwave", "safe", "box"})
+_APPLIANCE = {"sinkbasin": "clean", "microwave": "heat", "fridge": "cool"}
+_LAMPS = frozenset({"desklamp", "floorlamp"})
+_KNIVES = frozenset({"knife", "butterknife"})
+
+
+@functools.lru_cache(maxsize=1)
+def load_rules() -> dict[str, Any]:
+    """ALFRED's object rules as shipped in ``data/rules.json`` (lowercase class names).
+
+    Keys: ``can_contain`` (receptacle class -> classes), ``cleanable``/``heatable``/``coolable``/
+    ``sliceable`` (classes).
+    """
+    path = DATA_DIR / "rules.json"
+    if not path.exists():
+        return {"can_contain": {}, "cleanable": [], "heatable": [], "coolable": [], "sliceable": []}
+    return json.loads(path.read_text())
+
+
+def _cls(name: str) -> str:
+    return name.rsplit(" ", 1)[0]
+
+
+@dataclass
+class _Seen:
+    """What the observations so far tell about the episode's state."""
+
+    receptacles: list[str] = field(default_factory=list)
+    here: str | None = None
+    held: str | None = None
+    closed: bool = False
+    visible: list[str] = field(default_factory=list)
+    visited: set[str] = field(default_factory=set)
+    treated: set[str] = field(default_factory=set)
+
+
+def _track(task: Task, history: Sequence[Transition]) -> _Seen:
+    first = _LIST.search(task.initial_observation)
+    seen = _Seen(receptacles=sorted(set(_ART.findall(first.group(1)))) if first else [])
+    for t in history:
+        if t.next_state.strip() == NOTHING_HAPPENS:
+            continue
+        a, obs = t.action.strip(), t.next_state
+        m = re.fullmatch(rf"go to ({_ENTITY})", a)
+        if m:
+            seen.here, seen.closed = m.group(1), f"The {m.group(1)} is closed." in obs
+            seen.visited.add(seen.here)
+            listed = _LIST.search(obs)
+            seen.visible = _ART.findall(listed.group(1)) if listed and not seen.closed else []
+            continue
+        m = re.fullmatch(rf"open ({_ENTITY})", a)
+        if m and m.group(1) == seen.here:
+            seen.closed = False
+            listed = _LIST.search(obs)
+            seen.visible = _ART.findall(listed.group(1)) if listed else []
+            continue
+        m = re.fullmatch(rf"close ({_ENTITY})", a)
+        if m and m.group(1) == seen.here:
+            seen.closed, seen.visible = True, []
+            continue
+        m = re.fullmatch(rf"take ({_ENTITY}) from ({_ENTITY})", a)
+        if m:
+            seen.held = m.group(1)
+            seen.visible = [v for v in seen.visible if v != seen.held]
+            continue
+        m = re.fullmatch(rf"(?:put ({_ENTITY}) (?:in/on|in|on)|move ({_ENTITY}) to) ({_ENTITY})", a)
+        if m:
+            obj = m.group(1) or m.group(2)
+            if obj:
+                seen.visible = sorted({*seen.visible, obj})
+            seen.held = None
+            continue
+        m = re.fullmatch(rf"(?:clean|heat|cool) ({_ENTITY}) with ({_ENTITY})", a)
+        if m:
+            seen.treated.add(m.group(1))
+    return seen
 
 
 class ALFWorldDomain(Domain):
@@ -65,7 +162,7 @@ class ALFWorldDomain(Domain):
     reward_range = (0.0, 1.0)
     binary_reward = True
     real_env_id = "ALFWorld-Real-v0"
-    data_dir = Path(__file__).parent / "data"
+    data_dir = DATA_DIR
     max_new_tokens = 160
 
     def system_prompt(self) -> str:
@@ -80,21 +177,136 @@ class ALFWorldDomain(Domain):
         return NOTHING_HAPPENS
 
     def initial_observation_for(self, instruction: str) -> str:
+        """The first observation of a shipped task with this instruction, else a shipped room with it."""
+        tasks = list(self.tasks("train")) + list(self.tasks("test"))
+        for t in tasks:
+            if t.instruction == instruction:
+                return t.initial_observation
+        if tasks:
+            room = tasks[0].initial_observation.split("\n\nYour task is to:")[0]
+            return f"{room}\n\nYour task is to: {instruction}"
         return f"You are in the middle of a room. Looking quickly around you, you see nothing.\n\nYour task is to: {instruction}"
 
+    # ----- admissible-action proposer ----------------------------------------------------------
     def admissible_actions(self, task: Task, history: Sequence[Transition], state: str) -> list[str] | None:
-        """Proposes commands over the entities the observations so far mention (cheap, deterministic)."""
-        texts = [task.initial_observation, *(t.next_state for t in history)]
-        entities = sorted({m for text in texts for seen in _SEEN.findall(text) for m in _ART.findall(seen)})
-        first = _SEEN.search(task.initial_observation)
-        receptacles = sorted(set(_ART.findall(first.group(1)))) if first else []
+        """Proposes the engine's admissible commands from what the observations so far show.
+
+        Tracks where the agent is, what it carries, whether the receptacle here is open and what is
+        visible in/on it, then applies the engine's preconditions (ALFRED's rules from
+        ``data/rules.json``). Cheap and deterministic; matches the real engine's set on most steps
+        of real trajectories (see docs/alfworld.md for the measured rate).
+        """
+        seen = _track(task, history)
+        receptacles, here, held, closed, visible = seen.receptacles, seen.here, seen.held, seen.closed, seen.visible
+        rules = load_rules()
+        can_contain = rules.get("can_contain", {})
         acts = {"inventory", "look"}
-        acts.update(f"go to {r}" for r in receptacles)
-        acts.update(f"examine {e}" for e in entities)
+        acts.update(f"go to {r}" for r in receptacles if r != here)  # the engine never offers "go to" where it is
+        if held:
+            acts.add(f"examine {held}")
+        if here:
+            acts.add(f"examine {here}")
+            kind = _cls(here)
+            if kind in _OPENABLE:
+                acts.add(f"open {here}" if closed else f"close {here}")
+            if not closed:
+                for o in visible:
+                    if _cls(o) in _LAMPS:
+                        acts.add(f"use {o}")
+                    elif held is None:
+                        acts.add(f"take {o} from {here}")
+                    elif _cls(held) in _KNIVES and _cls(o) in rules.get("sliceable", ()):
+                        acts.add(f"slice {o} with {held}")
+                if held and (not can_contain or _cls(held) in can_contain.get(kind, ())):
+                    acts.add(f"put {held} in/on {here}")
+            verb = _APPLIANCE.get(kind)
+            if held and verb and _cls(held) in rules.get(f"{verb}able", ()):
+                acts.add(f"{verb} {held} with {here}")
         return sorted(acts)
 
+    def demo_action(self, task: Task, history: Sequence[Transition], state: str, rng: random.Random) -> str:
+        """A goal-directed searcher over the proposed commands (for the demo agent).
+
+        Takes an object of the goal's kind when it sees one, treats it at the right appliance, puts it
+        in/on the goal's receptacle kind (or turns on the lamp), and otherwise opens and visits
+        receptacles it has not seen yet.
+        """
+        acts = self.admissible_actions(task, history, state) or []
+        if not acts:
+            return ""
+        goal = (task.meta.get("problem") or {}).get("goal") or {}
+        obj = str(goal.get("object_type", "")).lower()
+        recep = str(goal.get("receptacle_type", "")).lower()
+        lamp = str(goal.get("toggle_type", "")).lower()
+        treat = {"pick_clean_then_place_in_recep": "clean", "pick_heat_then_place_in_recep": "heat",
+                 "pick_cool_then_place_in_recep": "cool"}.get(str(goal.get("task_type", "")))
+        seen = _track(task, history)
+        appliance = {"clean": "sinkbasin", "heat": "microwave", "cool": "fridge"}.get(treat or "")
+
+        def first(pred: Any) -> str | None:
+            hits = [a for a in acts if pred(a)]
+            return rng.choice(hits) if hits else None
+
+        def goto(kind: str) -> str | None:
+            return first(lambda a: a.startswith("go to ") and _cls(a[6:]) == kind and a[6:] != seen.here)
+
+        if seen.held and _cls(seen.held) == obj:
+            if treat and seen.held not in seen.treated:
+                return first(lambda a: a.startswith(f"{treat} ")) or goto(appliance or "") or rng.choice(acts)
+            if lamp:
+                step = first(lambda a: a.startswith("use ") and _cls(a[4:]) == lamp)
+            else:
+                step = first(lambda a: a.startswith("put ") and a.rsplit(" ", 2)[-2] == recep) or goto(recep)
+            if step:
+                return step
+        elif seen.held is None:
+            step = first(lambda a: a.startswith("take ") and _cls(a.split(" from ")[0][5:]) == obj)
+            if step:
+                return step
+        step = first(lambda a: a.startswith("open "))
+        if step:
+            return step
+        unseen = [a for a in acts if a.startswith("go to ") and a[6:] not in seen.visited]
+        return rng.choice(unseen) if unseen else rng.choice(acts)
+
+    # ----- outcome checks -------------------------------------------------------------------------
     def check_outcome(self, task: Task, state: str, action: str, outcome: Outcome) -> tuple[Outcome, str | None]:
-        # The goal can only become true through putting an object somewhere or using a lamp.
-        if outcome.reward > 0 and not re.match(r"(put|move|use) ", action):
-            return Outcome(outcome.next_state, 0.0, False), "reward refused: only put/move/use can complete a task"
-        return outcome, None
+        """Refuses rewards the real engine can never give on this step.
+
+        Only a successful put/move can complete a placing task and only turning on a lamp of the asked
+        kind a look task; the object and receptacle classes must be the goal's; "Nothing happens."
+        never completes anything.
+        """
+        if outcome.reward <= 0:
+            return outcome, None
+        refuse = Outcome(outcome.next_state, 0.0, False)
+        if outcome.next_state.strip() == NOTHING_HAPPENS:
+            return refuse, "reward refused: 'Nothing happens.' changes nothing"
+        goal = (task.meta.get("problem") or {}).get("goal") or {}
+        act = action.strip()
+        put = re.fullmatch(rf"(?:put ({_ENTITY}) (?:in/on|in|on)|move ({_ENTITY}) to) ({_ENTITY})", act)
+        use = re.fullmatch(rf"use ({_ENTITY})", act)
+        if not goal:
+            if put or use:
+                return outcome, None
+            return refuse, "reward refused: only put/move/use can complete a task"
+        if goal.get("task_type") == "look_at_obj_in_light":
+            if use and _cls(use.group(1)) == str(goal.get("toggle_type", "")).lower():
+                return outcome, None
+            return refuse, f"reward refused: only turning on a {str(goal.get('toggle_type', '')).lower()} completes this task"
+        if put:
+            obj = put.group(1) or put.group(2)
+            if (_cls(obj) == str(goal.get("object_type", "")).lower()
+                    and _cls(put.group(3)) == str(goal.get("receptacle_type", "")).lower()):
+                return outcome, None
+        return refuse, ("reward refused: only putting a " + str(goal.get("object_type", "")).lower()
+                        + " in/on a " + str(goal.get("receptacle_type", "")).lower() + " completes this task")
+
+    # ----- data collection ----------------------------------------------------------------------
+    def make_policy(self, name: str, seed: int | None = None) -> Policy:
+        """Returns ``"expert"``, ``"noisy"`` or ``"random"`` (they act on ``ALFWorld-Real-v0``'s info)."""
+        from .policies import POLICIES
+
+        if name not in POLICIES:
+            raise InvalidConfigError.unknown_keys("ALFWorld policy", [name], POLICIES)
+        return POLICIES[name](seed=seed)

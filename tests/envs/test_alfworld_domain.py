@@ -1,0 +1,115 @@
+"""DreamGym-ALFWorld's domain: shipped data, policies, the admissible-action proposer, outcome checks."""
+
+from __future__ import annotations
+
+import collections
+import random
+
+import pytest
+from dreamgym_env.envs.alfworld.alfred import TASK_TYPES
+from dreamgym_env.envs.alfworld.problem import Problem
+
+from dreamgym_env.domain import Outcome, get_domain
+from dreamgym_env.error import InvalidConfigError
+from dreamgym_env.types import Transition
+
+DOMAIN = get_domain("alfworld")
+
+
+def test_shipped_tasks_come_from_the_generator() -> None:
+    train, test = DOMAIN.tasks("train"), DOMAIN.tasks("test")
+    assert len(train) >= 60 and len(test) >= 12
+    for split, tasks in (("train", train), ("test", test)):
+        assert collections.Counter(t.meta["task_type"] for t in tasks).keys() == set(TASK_TYPES)
+        for t in tasks:
+            assert t.meta["split"] == split
+            problem = Problem.from_dict(t.meta["problem"])
+            assert problem.problem_id == t.task_id and problem.instruction == t.instruction
+            assert t.initial_observation.startswith("You are in the middle of a room.")
+            assert t.initial_observation.endswith(f"Your task is to: {t.instruction}")
+    assert not {t.meta["layout"] for t in train} & {t.meta["layout"] for t in test}
+
+
+def test_seed_transitions_are_real_and_mixed() -> None:
+    trs = DOMAIN.seed_transitions()
+    assert len(trs) >= 300
+    assert all(t.source == "real" and t.domain == "alfworld" and t.reasoning for t in trs)
+    episodes = collections.defaultdict(list)
+    for t in trs:
+        episodes[t.episode_id].append(t)
+    wins = [any(t.reward == 1.0 for t in ep) for ep in episodes.values()]
+    assert 0 < sum(wins) < len(wins)  # successes and failures
+    invalid = [t for t in trs if t.valid is False]
+    assert invalid and all(t.next_state == "Nothing happens." for t in invalid)
+    assert {t.meta["policy"] for t in trs} == {"expert", "noisy", "random"}
+    assert all(t.reward == 0.0 or t.done for t in trs)
+
+
+def test_policies() -> None:
+    info = {"expert_action": "go to fridge 1", "admissible_actions": ["go to fridge 1", "inventory", "look"]}
+    assert DOMAIN.make_policy("expert", seed=0).act("", info) == "go to fridge 1"
+    noisy = DOMAIN.make_policy("noisy", seed=0)
+    acts = [noisy.act("", info) for _ in range(200)]
+    assert 0.5 < acts.count("go to fridge 1") / len(acts) < 0.95
+    rnd = DOMAIN.make_policy("random", seed=0)
+    assert {rnd.act("", info) for _ in range(100)} - set(info["admissible_actions"])  # some invalid ones
+    with pytest.raises(InvalidConfigError, match="expert"):
+        DOMAIN.make_policy("oracle")
+
+
+def _proposer_agreement(limit: int | None = None) -> tuple[float, float]:
+    by_episode = collections.defaultdict(list)
+    for t in DOMAIN.seed_transitions():
+        by_episode[t.episode_id].append(t)
+    tasks = {t.task_id: t for t in [*DOMAIN.tasks("train"), *DOMAIN.tasks("test")]}
+    exact = total = covered = 0
+    for ep in list(by_episode.values())[:limit]:
+        ep.sort(key=lambda t: t.step)
+        for i, t in enumerate(ep):
+            proposed = DOMAIN.admissible_actions(tasks[t.task_id], ep[:i], t.state)
+            real = t.meta["admissible_actions"]
+            assert proposed == sorted(set(proposed))
+            exact += proposed == real
+            covered += set(real) <= set(proposed)
+            total += 1
+    return exact / total, covered / total
+
+
+def test_admissible_proposer_matches_the_real_engine() -> None:
+    exact, covered = _proposer_agreement()
+    assert exact >= 0.9 and covered >= 0.95, (exact, covered)
+
+
+def test_check_outcome_refuses_impossible_rewards() -> None:
+    task = next(t for t in DOMAIN.tasks("train") if t.meta["task_type"] == "pick_and_place_simple")
+    goal = task.meta["problem"]["goal"]
+    obj, recep = goal["object_type"].lower(), goal["receptacle_type"].lower()
+    win = Outcome(f"You put the {obj} 1 in/on the {recep} 1.", 1.0, True)
+    ok, note = DOMAIN.check_outcome(task, "", f"put {obj} 1 in/on {recep} 1", win)
+    assert ok == win and note is None
+    for action, state in ((f"go to {recep} 1", win.next_state), (f"put {obj} 1 in/on zzz 1", win.next_state),
+                          (f"put {obj} 1 in/on {recep} 1", "Nothing happens.")):
+        fixed, note = DOMAIN.check_outcome(task, "", action, Outcome(state, 1.0, True))
+        assert fixed.reward == 0.0 and not fixed.done and note
+    look = next(t for t in DOMAIN.tasks("train") if t.meta["task_type"] == "look_at_obj_in_light")
+    lamp = look.meta["problem"]["goal"]["toggle_type"].lower()
+    ok, note = DOMAIN.check_outcome(look, "", f"use {lamp} 1", Outcome(f"You turn on the {lamp} 1.", 1.0, True))
+    assert ok.reward == 1.0 and note is None
+
+
+def test_grammar_and_prompt() -> None:
+    assert DOMAIN.check_action("put mug 1 in/on coffeemachine 1", "") is None
+    assert DOMAIN.check_action("move mug 1 to coffeemachine 1", "") is None
+    assert DOMAIN.check_action("fly away", "")
+    assert DOMAIN.invalid_action_observation("x") == "Nothing happens."
+    assert "Nothing happens." in DOMAIN.system_prompt() and "put O in/on R" in DOMAIN.system_prompt()
+
+
+def test_demo_action_is_goal_directed() -> None:
+    task = next(t for t in DOMAIN.tasks("train") if t.meta["task_type"] == "pick_and_place_simple")
+    rng = random.Random(0)
+    action = DOMAIN.demo_action(task, [], task.initial_observation, rng)
+    assert action.startswith("go to ")
+    hist = [Transition("alfworld", task.task_id, task.instruction, task.initial_observation, action,
+                       "On the x 1, you see nothing.", 0.0, False)]
+    assert DOMAIN.demo_action(task, hist, hist[-1].next_state, rng) in DOMAIN.admissible_actions(task, hist, "")
