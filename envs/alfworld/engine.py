@@ -17,10 +17,15 @@ Two command dialects, one per engine:
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
+import pickle
 import re
+import zlib
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from dreamgym_env.error import MissingDependencyError
@@ -149,13 +154,18 @@ class ALFWorldEngine:
 
     Args:
         dialect: ``"put"`` (the public datasets' grammar) or ``"move"`` (alfworld 0.4's).
-        cache_size: How many problems' PDDL translations to keep (loading one takes ~1 s).
+        cache_size: How many problems' PDDL translations to keep in memory (translating takes 0.3-1.5 s).
+        disk_cache: Also keep translations on disk (~0.1 MB each, read in ~5 ms), keyed by the PDDL
+            texts and the engine versions.
+        cache_dir: Folder of the disk cache; default ``$DREAMGYM_CACHE_DIR/alfworld`` or
+            ``~/.cache/dreamgym/alfworld``.
 
     Raises:
         MissingDependencyError: textworld/fast-downward are not installed.
     """
 
-    def __init__(self, dialect: str = "put", cache_size: int = 16) -> None:
+    def __init__(self, dialect: str = "put", cache_size: int = 16, disk_cache: bool = True,
+                 cache_dir: str | Path | None = None) -> None:
         if dialect not in DIALECTS:
             raise ValueError(f"unknown ALFWorld dialect {dialect!r}; choose one of {DIALECTS}")
         textworld, pddl_env_cls, _ = _textworld()
@@ -171,6 +181,7 @@ class ALFWorldEngine:
         self._fresh = False
         self._cache: OrderedDict[str, tuple[str, Any]] = OrderedDict()
         self._cache_size = cache_size
+        self._disk = Path(cache_dir) if cache_dir is not None else default_cache_dir() if disk_cache else None
         self.instruction = ""
 
     # ----- loading -------------------------------------------------------------------------------
@@ -190,10 +201,7 @@ class ALFWorldEngine:
             self._pddl, self._translated = self._cache[pid]
         else:
             self._pddl = to_pddl(problem, self.facts_db)
-            try:
-                self._translated = _translate(logic.domain, self._pddl, optimize=False)
-            except Exception as e:  # the PDDL translator raises plain exceptions on malformed input
-                raise InvalidProblemError(pid, f"the engine cannot translate it ({type(e).__name__}: {e})") from e
+            self._translated = self._translate_cached(pid, logic.domain, self._pddl)
             if self._cache_size > 0:
                 self._cache[pid] = (self._pddl, self._translated)
                 while len(self._cache) > self._cache_size:
@@ -212,6 +220,27 @@ class ALFWorldEngine:
         self._problem = problem
         self.instruction = problem.instruction
         self._fresh = True
+
+    def _translate_cached(self, pid: str, domain: str, pddl: str) -> tuple[Any, str]:
+        path = None
+        if self._disk is not None:
+            path = self._disk / f"{_translation_key(domain, pddl)}.pkl.z"
+            cached = _read_cached(path)
+            if cached is not None:
+                return cached
+        try:
+            translated = _translate(domain, pddl, optimize=False)
+        except Exception as e:  # the PDDL translator raises plain exceptions on malformed input
+            raise InvalidProblemError(pid, f"the engine cannot translate it ({type(e).__name__}: {e})") from e
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_bytes(zlib.compress(pickle.dumps(translated, protocol=pickle.HIGHEST_PROTOCOL), 1))
+                tmp.replace(path)  # atomic: concurrent envs never read a partial file
+            except OSError:
+                pass  # a read-only or full disk only costs speed
+        return translated
 
     def _new_state(self) -> Any:
         return _make_state(self._env.downward_lib, self._pddl, self._env._logic, self._translated)
@@ -331,6 +360,36 @@ def check_solvable(engine: ALFWorldEngine, problem: Problem) -> list[str]:
     if not engine.won:
         raise InvalidProblemError(problem.problem_id, "playing the planner's plan does not reach the goal")
     return plan
+
+
+def default_cache_dir() -> Path:
+    """``$DREAMGYM_CACHE_DIR/alfworld``, else ``~/.cache/dreamgym/alfworld``."""
+    base = os.environ.get("DREAMGYM_CACHE_DIR")
+    return (Path(base) if base else Path.home() / ".cache" / "dreamgym") / "alfworld"
+
+
+@functools.lru_cache(maxsize=1)
+def _engine_versions() -> str:
+    import sys
+    from importlib.metadata import version
+
+    return f"{sys.version_info[:2]}/{version('textworld')}/{version('fast-downward-textworld')}"
+
+
+def _read_cached(path: Path) -> tuple[Any, str] | None:
+    """A cached translation, or ``None`` when absent or unreadable (then it is translated again)."""
+    try:
+        return pickle.loads(zlib.decompress(path.read_bytes()))
+    except (OSError, EOFError, zlib.error, pickle.UnpicklingError, AttributeError, ImportError, ValueError):
+        return None
+
+
+def _translation_key(domain: str, pddl: str) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for part in (_engine_versions(), domain, pddl):
+        h.update(part.encode("utf-8"))
+        h.update(b"\x00")
+    return h.hexdigest()
 
 
 def _translate(domain: str, problem: str, optimize: bool) -> tuple[Any, str]:

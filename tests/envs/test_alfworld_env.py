@@ -203,3 +203,19 @@ def test_engine_planner_certifies_a_problem() -> None:
     engine = ALFWorldEngine("put")
     plan = check_solvable(engine, problem)
     assert plan and plan[-1].startswith("put ")
+
+
+def test_disk_cache_replays_identically(tmp_path) -> None:
+    problem = generate_problem(4, "pick_heat_then_place_in_recep", split="train")
+    cold = ALFWorldEngine("put", cache_size=0, cache_dir=tmp_path)
+    cold.load(problem)
+    first = cold.reset()
+    files = list(tmp_path.glob("*.pkl.z"))
+    assert len(files) == 1
+    warm = ALFWorldEngine("put", cache_size=0, cache_dir=tmp_path)
+    warm.load(problem)
+    assert warm.reset() == first and warm.admissible_commands == cold.admissible_commands
+    files[0].write_bytes(b"garbage")  # a corrupt entry is translated again, not trusted
+    again = ALFWorldEngine("put", cache_size=0, cache_dir=tmp_path)
+    again.load(problem)
+    assert again.reset() == first
