@@ -8,16 +8,27 @@ a sinkbasin, heating a microwave, cooling a fridge, looking a lamp standing on f
 task type only appears in the room kinds where ALFRED generates it. A goal never holds at the start.
 
 Splits follow the layouts: ALFRED's held-out scenes (floor plans 1-6, 201-206, 301-306, 401-406)
-make the ``test`` split, all others ``train``.
+make the ``test`` split, all others ``train``. Beyond ALFRED's 120 plans, :func:`procedural_layout`
+draws new rooms of a kind from the statistics of its train plans (``layout="Procedural-Kitchen-7"``).
 """
 
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from .alfred import LAMP_HOLDERS, LAMP_TYPES, TASK_TYPES, VALID_ROOMS, AlfredFacts, Layout, load_facts
+from .alfred import (
+    LAMP_HOLDERS,
+    LAMP_TYPES,
+    ROOM_TYPES,
+    TASK_TYPES,
+    VALID_ROOMS,
+    AlfredFacts,
+    Layout,
+    load_facts,
+)
 from .problem import Goal, InvalidProblemError, Problem
 
 #: The appliance each state-changing task needs, and the goal receptacle it may not be.
@@ -53,6 +64,63 @@ def layouts_for(task_type: str, split: str | None = None, facts: AlfredFacts | N
         if _goal_options(layout, task_type, facts):
             out.append(layout)
     return sorted(out, key=lambda lay: lay.number)
+
+
+PROCEDURAL_PREFIX = "Procedural-"
+
+
+def resolve_layout(name: str, facts: AlfredFacts | None = None) -> Layout | None:
+    """An ALFRED floor plan (``"FloorPlan12"``) or a procedural room (``"Procedural-Kitchen-7"``), else ``None``."""
+    facts = facts or load_facts()
+    if name in facts.layouts:
+        return facts.layouts[name]
+    parts = name.split("-")
+    if len(parts) == 3 and name.startswith(PROCEDURAL_PREFIX) and parts[1] in ROOM_TYPES and parts[2].isdigit():
+        return procedural_layout(parts[1], int(parts[2]), facts)
+    return None
+
+
+def procedural_layout(room_type: str, seed: int, facts: AlfredFacts | None = None) -> Layout:
+    """A new room of ``room_type`` drawn from the statistics of ALFRED's train floor plans of that kind.
+
+    Each receptacle class appears with the frequency it has in those plans, with an instance count
+    drawn from theirs; likewise each object class. Rooms missing a kind's defining receptacle are
+    redrawn, so every procedural kitchen has a fridge, microwave and sinkbasin like ALFRED's do.
+    Procedural rooms always belong to the ``train`` split (held-out evaluation uses ALFRED's test plans).
+
+    Raises:
+        InvalidProblemError: unknown room type.
+    """
+    facts = facts or load_facts()
+    if room_type not in ROOM_TYPES:
+        raise InvalidProblemError(f"{PROCEDURAL_PREFIX}{room_type}-{seed}",
+                                  f"unknown room type {room_type!r}; valid: {', '.join(ROOM_TYPES)}")
+    plans = [lay for lay in facts.layouts.values() if lay.room_type == room_type and lay.split == "train"]
+    counts: dict[str, list[int]] = {}
+    for lay in plans:
+        per = Counter(r for _, r in lay.receptacles)
+        for rtype in {r for p in plans for _, r in p.receptacles}:
+            counts.setdefault(rtype, []).append(per.get(rtype, 0))
+    objects = Counter(o for lay in plans for o in lay.object_types)
+    required = {"Kitchen": {"Fridge", "Microwave", "SinkBasin", "CounterTop"}}.get(room_type, set())
+    rng = random.Random(f"procedural/{room_type}/{seed}")
+    name = f"{PROCEDURAL_PREFIX}{room_type}-{seed}"
+    while True:
+        receptacles = []
+        for rtype in sorted(counts):
+            for k in range(rng.choice(counts[rtype])):
+                receptacles.append((_procedural_id(rng, rtype), rtype))
+        kinds = {r for _, r in receptacles}
+        if receptacles and required <= kinds and len(kinds) >= 3:
+            break
+    present = tuple(sorted(o for o, n in objects.items() if rng.random() < n / len(plans)))
+    number = 100_000 + seed  # outside ALFRED's scene numbers, hence never in the test split
+    return Layout(name, number, room_type, tuple(sorted(receptacles)), tuple(sorted(set(present) | kinds)))
+
+
+def _procedural_id(rng: random.Random, rtype: str) -> str:
+    x, y, z = rng.uniform(-3, 3), rng.uniform(0, 2), rng.uniform(-3, 3)
+    return f"{rtype}|{x:+06.2f}|{y:+06.2f}|{z:+06.2f}"
 
 
 def _present_objects(layout: Layout, facts: AlfredFacts) -> list[str]:
@@ -134,9 +202,10 @@ def generate_problem(seed: int, task_type: str, layout: str | None = None, split
             raise InvalidProblemError(tag, f"no {split or ''} layout supports {task_type}")
         lay = rng.choice(candidates)
     else:
-        if layout not in facts.layouts:
-            raise InvalidProblemError(tag, f"unknown layout {layout!r} (ALFRED floor plans are FloorPlan1..430)")
-        lay = facts.layouts[layout]
+        lay = resolve_layout(layout, facts)
+        if lay is None:
+            raise InvalidProblemError(tag, f"unknown layout {layout!r}: ALFRED floor plans are FloorPlan1..430, "
+                                      "procedural ones Procedural-<Kitchen|LivingRoom|Bedroom|Bathroom>-<seed>")
         if lay.room_type not in VALID_ROOMS[task_type]:
             raise InvalidProblemError(tag, f"ALFRED does not generate {task_type} in a {lay.room_type}")
     options = _goal_options(lay, task_type, facts)

@@ -219,3 +219,9 @@ def test_disk_cache_replays_identically(tmp_path) -> None:
     again = ALFWorldEngine("put", cache_size=0, cache_dir=tmp_path)
     again.load(problem)
     assert again.reset() == first
+
+
+def test_expert_solves_procedural_rooms(env: ALFWorldRealEnv) -> None:
+    problem = generate_problem(0, "pick_heat_then_place_in_recep", layout="Procedural-Kitchen-0")
+    obs, rewards, term, info = play_expert(env, problem)
+    assert term and rewards[-1] == 1.0, obs
