@@ -223,5 +223,5 @@ def test_disk_cache_replays_identically(tmp_path) -> None:
 
 def test_expert_solves_procedural_rooms(env: ALFWorldRealEnv) -> None:
     problem = generate_problem(0, "pick_heat_then_place_in_recep", layout="Procedural-Kitchen-0")
-    obs, rewards, term, info = play_expert(env, problem)
+    obs, rewards, term, _ = play_expert(env, problem)
     assert term and rewards[-1] == 1.0, obs

@@ -122,7 +122,7 @@ def test_bad_input_is_rejected_with_reason() -> None:
 def test_procedural_layouts(task_type: str) -> None:
     from dreamgym_env.envs.alfworld.generator import procedural_layout, resolve_layout
 
-    room = sorted(VALID_ROOMS[task_type])[0]
+    room = min(VALID_ROOMS[task_type])
     lay = procedural_layout(room, 3, FACTS)
     assert lay == resolve_layout(f"Procedural-{room}-3", FACTS) and lay.split == "train"
     assert lay != procedural_layout(room, 4, FACTS)
