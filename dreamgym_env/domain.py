@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +88,11 @@ class Domain:
     def admissible_actions(self, task: Task, history: Sequence[Transition], state: str) -> list[str] | None:
         """Returns actions that make sense in ``state`` (sorted, unique), or ``None`` if not derivable."""
         return None
+
+    def demo_action(self, task: Task, history: Sequence[Transition], state: str, rng: random.Random) -> str:
+        """Returns a plausible action for the demo agent (default: a random admissible action)."""
+        actions = self.admissible_actions(task, history, state) or []
+        return rng.choice(actions) if actions else ""
 
     def check_outcome(self, task: Task, state: str, action: str, outcome: Outcome) -> tuple[Outcome, str | None]:
         """Applies the domain's own success rule to a predicted outcome.

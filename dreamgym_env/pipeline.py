@@ -14,8 +14,8 @@ from typing import Any
 
 from dreamgym_env.domain import Domain, Outcome
 from dreamgym_env.grammar import guard_action
-from dreamgym_env.model.base import ExperienceModel, ModelReply, ModelRequest
-from dreamgym_env.model.parse import ParsedReply, parse_reply, reply_regex
+from dreamgym_env.model.base import ExperienceModel, ModelReply, ModelRequest, ReplyFormat
+from dreamgym_env.model.parse import ParsedReply, parse_reply
 from dreamgym_env.model.prompt import PromptConfig, build_messages
 from dreamgym_env.replay.buffer import ReplayBuffer, Retrieved
 from dreamgym_env.types import Task, Transition
@@ -91,7 +91,7 @@ class StepPipeline:
         self._model_fn = model_fn
         self._replay_fn = replay_fn
         self.stats = StepStats()
-        self._regex = reply_regex(domain.binary_reward, settings.prompt.reasoning)
+        self._format = ReplyFormat(settings.prompt.reasoning, domain.binary_reward)
 
     # ----- stages -------------------------------------------------------------------------------
     def guard(self, ep: Episode, action: object) -> tuple[str, str | None]:
@@ -116,7 +116,7 @@ class StepPipeline:
         msgs = build_messages(self.domain.system_prompt(), ep.task.instruction, ep.history,
                               [r.transition for r in examples], ep.state, action, self.settings.prompt)
         return ModelRequest(messages=tuple(msgs), max_tokens=self.settings.max_new_tokens,
-                            temperature=self.settings.temperature, seed=seed, regex=self._regex)
+                            temperature=self.settings.temperature, seed=seed, reply_format=self._format)
 
     def parse(self, reply: ModelReply) -> ParsedReply:
         """Stage 5: read the reply (never raises)."""
@@ -146,7 +146,7 @@ class StepPipeline:
                         {"role": "user", "content": REPAIR_MESSAGE.format(error=parsed[i].error)},
                     ),
                     max_tokens=int(current[i].max_tokens * grow), temperature=current[i].temperature,
-                    seed=current[i].seed, regex=current[i].regex,
+                    seed=current[i].seed, reply_format=current[i].reply_format,
                 ))
             again = model.generate(fixes)
             self.stats.model_calls += len(fixes)

@@ -8,6 +8,30 @@ from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
+class ReplyFormat:
+    """The shape a reply must have: ``[<think>..</think>] <state>..</state> <reward>..</reward> <done>..</done>``.
+
+    Attributes:
+        reasoning: Whether the reply starts with ``<think>``.
+        binary_reward: Rewards are 0/1 (else a score in [0, 1] with up to 3 decimals).
+        max_think_chars: Bound on the reasoning length.
+    """
+
+    reasoning: bool = True
+    binary_reward: bool = True
+    max_think_chars: int = 240
+
+    def regex(self) -> str:
+        """The reply's regex, for vLLM's per-request ``structured_outputs``.
+
+        The state may contain ``<`` (e.g. WebShop's "< Prev") but not ``</``, so it cannot end early.
+        """
+        reward = r"(0|1)" if self.binary_reward else r"(0|1|0\.[0-9]{1,3}|1\.0)"
+        think = rf"<think>[^<]{{1,{self.max_think_chars}}}</think>\n" if self.reasoning else ""
+        return think + r"<state>([^<]|<[^/])+</state>\n<reward>" + reward + r"</reward>\n<done>(true|false)</done>"
+
+
+@dataclass(frozen=True)
 class ModelRequest:
     """One chat request to the experience model.
 
@@ -16,14 +40,15 @@ class ModelRequest:
         max_tokens: Generation budget.
         temperature: Sampling temperature (0 = greedy).
         seed: Per-request sampling seed (makes sampled replies reproducible where the backend allows).
-        regex: A regex the reply must match, used for constrained decoding where supported.
+        reply_format: The reply's required shape, enforced by constrained decoding where the backend
+            can (vLLM: a regex; in-process: staged decoding). ``None`` = free text.
     """
 
     messages: tuple[dict[str, str], ...]
     max_tokens: int = 256
     temperature: float = 0.0
     seed: int | None = None
-    regex: str | None = None
+    reply_format: ReplyFormat | None = None
 
 
 @dataclass(frozen=True)

@@ -114,15 +114,17 @@ class OpenAIExperienceModel:
         }
         if req.seed is not None:
             kwargs["seed"] = req.seed
-        use_regex = req.regex is not None and self._structured is not False
+        use_regex = req.reply_format is not None and self._structured is not False
         if use_regex:
-            kwargs["extra_body"] = {"structured_outputs": {"regex": req.regex}}
+            kwargs["extra_body"] = {"structured_outputs": {"regex": req.reply_format.regex()}}
         t0 = time.perf_counter()
         try:
             resp = self._retrying()(self._client.chat.completions.create, **kwargs)
         except openai.BadRequestError as e:
-            if use_regex and self._structured is None and "structured" in str(e).lower():
-                self._structured = False  # this server has no structured outputs: parse leniently instead
+            if use_regex and self._structured is not True and "structured" in str(e).lower():
+                # This server has no structured outputs (several threads may learn it at once):
+                # stop sending them and rely on lenient parsing.
+                self._structured = False
                 return self._one(req)
             raise ModelRequestError(f"The server at {self.base_url} rejected the request: {e}") from e
         except RETRYABLE as e:

@@ -11,6 +11,8 @@ import math
 import re
 from dataclasses import dataclass
 
+from dreamgym_env.model.base import ReplyFormat
+
 _TAGS = ("think", "state", "reward", "done")
 _TRUE = {"true", "yes", "1", "done", "finished", "complete", "completed"}
 _FALSE = {"false", "no", "0", "not done", "ongoing", "continue"}
@@ -28,14 +30,9 @@ class ParsedReply:
     notes: tuple[str, ...] = ()
 
 
-def reply_regex(binary_reward: bool, reasoning: bool = True, max_think_chars: int = 400) -> str:
-    """Returns the regex of a well-formed reply, for vLLM's per-request ``structured_outputs``.
-
-    The state may contain ``<`` (e.g. WebShop's "< Prev") but not ``</``, so it cannot end early.
-    """
-    reward = r"(0|1)" if binary_reward else r"(0|1|0\.[0-9]{1,3}|1\.0)"
-    think = rf"<think>[^<]{{1,{max_think_chars}}}</think>\n" if reasoning else ""
-    return think + r"<state>([^<]|<[^/])+</state>\n<reward>" + reward + r"</reward>\n<done>(true|false)</done>"
+def reply_regex(binary_reward: bool, reasoning: bool = True, max_think_chars: int = 240) -> str:
+    """Returns the regex of a well-formed reply (see :meth:`ReplyFormat.regex`)."""
+    return ReplyFormat(reasoning, binary_reward, max_think_chars).regex()
 
 
 def _field(text: str, tag: str) -> tuple[str | None, bool]:

@@ -11,6 +11,8 @@ from pathlib import Path
 from dreamgym_env.model.base import ModelReply, ModelRequest
 
 STOP = "</done>"
+#: Token budget of the reasoning stage (the reply format asks for one to three short sentences).
+THINK_TOKENS = 64
 
 
 @dataclass(frozen=True)
@@ -19,13 +21,14 @@ class TransformersModelConfig:
 
     Attributes:
         model_path: A local Hugging Face causal-LM folder.
-        dtype: ``"bfloat16"`` (fastest on recent CPUs), ``"float32"`` or ``"auto"``.
+        dtype: ``"float32"`` (CPUs without native bf16 emulate bfloat16: measured 7x slower prefill
+            here), ``"bfloat16"`` or ``"auto"``.
         max_batch_size: Requests generated together in one ``generate`` call.
         num_threads: torch intra-op threads (``None`` keeps torch's default).
     """
 
     model_path: str
-    dtype: str = "bfloat16"
+    dtype: str = "float32"
     max_batch_size: int = 16
     num_threads: int | None = None
 
@@ -33,8 +36,9 @@ class TransformersModelConfig:
 class TransformersExperienceModel:
     """An :class:`~dreamgym_env.model.base.ExperienceModel` that generates in this process.
 
-    There is no constrained decoding here: replies are parsed leniently. Calls are serialised by a
-    lock (one ``generate`` at a time), and a batch is generated together with left padding.
+    Requests with a ``reply_format`` get staged decoding that always yields that format; others are
+    free text. Calls are serialised by a lock; a batch is generated together with left padding.
+    Requests of one batch share the first request's temperature and seed.
     """
 
     def __init__(self, config: TransformersModelConfig) -> None:
@@ -54,42 +58,80 @@ class TransformersExperienceModel:
         self.model = AutoModelForCausalLM.from_pretrained(config.model_path, dtype=dtype)
         self.model.eval()
         self._lock = threading.Lock()
+        self._vocab = None
 
-    def _batch(self, reqs: Sequence[ModelRequest]) -> list[ModelReply]:
+    # ----- primitives ---------------------------------------------------------------------------
+    def _prompts(self, reqs: Sequence[ModelRequest]) -> list[str]:
+        return [self.tokenizer.apply_chat_template(list(r.messages), tokenize=False, add_generation_prompt=True)
+                for r in reqs]
+
+    def _continue(self, texts: list[str], max_new: int, stop: str, temperature: float,
+                  seed: int | None) -> list[tuple[str, int, bool]]:
+        """Continues each text; returns ``(new_text_before_stop, new_tokens, stopped)``."""
         torch = self._torch
-        prompts = [
-            self.tokenizer.apply_chat_template(list(r.messages), tokenize=False, add_generation_prompt=True)
-            for r in reqs
-        ]
-        enc = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
-        max_new = max(r.max_tokens for r in reqs)
-        temp = reqs[0].temperature
-        gen_kwargs: dict = {"max_new_tokens": max_new, "pad_token_id": self.tokenizer.pad_token_id,
-                            "stop_strings": [STOP], "tokenizer": self.tokenizer}
-        if temp > 0:
-            gen_kwargs.update(do_sample=True, temperature=temp, top_p=1.0, top_k=0)
-            if reqs[0].seed is not None:
-                torch.manual_seed(reqs[0].seed)
+        enc = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+        kw: dict = {"max_new_tokens": max_new, "pad_token_id": self.tokenizer.pad_token_id,
+                    "stop_strings": [stop], "tokenizer": self.tokenizer}
+        if temperature > 0:
+            kw.update(do_sample=True, temperature=temperature, top_p=1.0, top_k=0)
+            if seed is not None:
+                torch.manual_seed(seed)
         else:
-            gen_kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+            kw.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        with torch.inference_mode():
+            out = self.model.generate(**enc, **kw)
+        res = []
+        for row in out[:, enc["input_ids"].shape[1]:]:
+            row = row[row != self.tokenizer.pad_token_id]
+            text = self.tokenizer.decode(row, skip_special_tokens=True)
+            stopped = stop in text
+            res.append((text[: text.index(stop)] if stopped else text, int(row.shape[0]), stopped))
+        return res
+
+    # ----- one batch ----------------------------------------------------------------------------
+    def _free(self, reqs: Sequence[ModelRequest]) -> list[ModelReply]:
+        t0 = time.perf_counter()
+        outs = self._continue(self._prompts(reqs), max(r.max_tokens for r in reqs), STOP, reqs[0].temperature,
+                              reqs[0].seed)
+        dt = time.perf_counter() - t0
+        return [ModelReply(text=t + (STOP if s else ""), finish_reason="stop" if s else "length",
+                           completion_tokens=n, latency_s=dt) for t, n, s in outs]
+
+    def _structured(self, reqs: Sequence[ModelRequest]) -> list[ModelReply]:
+        """One ``generate`` call whose output always has the reply format (see ``constrained``)."""
+        from transformers import LogitsProcessorList
+
+        from dreamgym_env.model.constrained import ReplyGrammarProcessor, VocabInfo
+
+        torch = self._torch
+        if self._vocab is None:
+            self._vocab = VocabInfo.build(self.tokenizer)
+        prompts = self._prompts(reqs)
+        enc = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+        n_prompt = enc["input_ids"].shape[1]
+        proc = ReplyGrammarProcessor(self._vocab, [r.reply_format for r in reqs], [r.max_tokens for r in reqs],
+                                     n_prompt, THINK_TOKENS)
+        kw: dict = {"max_new_tokens": max(r.max_tokens for r in reqs) + 32, "logits_processor": LogitsProcessorList([proc]),
+                    "pad_token_id": self.tokenizer.pad_token_id, "eos_token_id": self._vocab.eos_id}
+        temp, seed = reqs[0].temperature, reqs[0].seed
+        if temp > 0:
+            kw.update(do_sample=True, temperature=temp, top_p=1.0, top_k=0)
+            if seed is not None:
+                torch.manual_seed(seed)
+        else:
+            kw.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         t0 = time.perf_counter()
         with torch.inference_mode():
-            out = self.model.generate(**enc, **gen_kwargs)
+            out = self.model.generate(**enc, **kw)
         dt = time.perf_counter() - t0
-        n_prompt = enc["input_ids"].shape[1]
         replies = []
-        for i, r in enumerate(reqs):
-            new = out[i, n_prompt:]
-            new = new[new != self.tokenizer.pad_token_id]
-            text = self.tokenizer.decode(new, skip_special_tokens=True)
-            if STOP in text:
-                text = text[: text.index(STOP) + len(STOP)]
-            n_new = int(new.shape[0])
-            finish = "stop" if STOP in text or n_new < r.max_tokens else "length"
-            replies.append(ModelReply(
-                text=text, finish_reason=finish,
-                prompt_tokens=int(enc["attention_mask"][i].sum()), completion_tokens=n_new, latency_s=dt,
-            ))
+        for i, row in enumerate(out[:, n_prompt:]):
+            keep = row[(row != self.tokenizer.pad_token_id) & (row != self._vocab.eos_id)]
+            text = self.tokenizer.decode(keep, skip_special_tokens=True)
+            finish = "stop" if text.endswith("</done>") else "length"
+            replies.append(ModelReply(text=text, finish_reason=finish,
+                                      prompt_tokens=int(enc["attention_mask"][i].sum()),
+                                      completion_tokens=int(keep.shape[0]), latency_s=dt))
         return replies
 
     def generate(self, requests: Sequence[ModelRequest]) -> list[ModelReply]:
@@ -98,7 +140,9 @@ class TransformersExperienceModel:
         with self._lock:
             bs = self.config.max_batch_size
             for i in range(0, len(requests), bs):
-                out.extend(self._batch(requests[i: i + bs]))
+                batch = requests[i: i + bs]
+                structured = batch[0].reply_format is not None
+                out.extend(self._structured(batch) if structured else self._free(batch))
         return out
 
     def close(self) -> None:

@@ -136,6 +136,24 @@ class ReplayBuffer:
                 self._dirty.add(domain)
         return ids
 
+    def copy_domain_from(self, other: ReplayBuffer, domain: str) -> int:
+        """Copies a domain's transitions and their vectors from another buffer (no re-embedding)."""
+        if other.embedder.name != self.embedder.name:
+            return len(self.add(t for _, t in other.store.iter_domain(domain)))
+        src = other._indices.get(domain)
+        rows = list(other.store.iter_domain(domain))
+        if src is None or not rows:
+            return 0
+        vecs = np.asarray(src._index.get_items([r for r, _ in rows]), dtype=np.float32)
+        ids = self.store.add(t for _, t in rows)
+        with self._lock:
+            idx = self._indices.get(domain)
+            if idx is None:
+                idx = self._indices[domain] = VectorIndex(self.embedder.dim, self.index_config)
+            idx.add(vecs, ids)
+            self._dirty.add(domain)
+        return len(ids)
+
     def retrieve(self, domain: str, keys: Sequence[tuple[str, str]], k: int) -> list[list[Retrieved]]:
         """Returns, for each ``(state, action)`` key, the top-``k`` stored transitions of ``domain``.
 
@@ -179,7 +197,8 @@ def seeded_replay(domain_name: str, seeds: Sequence[Transition], seed_files: Seq
     if path is not None:
         buf = open_replay(path, embedder)
         if buf.count(domain_name) == 0 and seeds:
-            buf.add(seeds)
+            # Seed from the shared cache: its vectors are computed once per machine.
+            buf.copy_domain_from(seeded_replay(domain_name, seeds, seed_files, embedder), domain_name)
             buf.save()
         return buf
     h = hashlib.blake2b(digest_size=8)

@@ -278,6 +278,8 @@ class ALFWorldDomain(Domain):
         never completes anything.
         """
         if outcome.reward <= 0:
+            if outcome.done:  # the real engine ends an episode only when the goal holds (or at the step limit)
+                return Outcome(outcome.next_state, 0.0, False), "done refused: an ALFWorld episode ends only on success"
             return outcome, None
         refuse = Outcome(outcome.next_state, 0.0, False)
         if outcome.next_state.strip() == NOTHING_HAPPENS:

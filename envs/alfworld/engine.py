@@ -157,8 +157,8 @@ class ALFWorldEngine:
         cache_size: How many problems' PDDL translations to keep in memory (translating takes 0.3-1.5 s).
         disk_cache: Also keep translations on disk (~0.1 MB each, read in ~5 ms), keyed by the PDDL
             texts and the engine versions.
-        cache_dir: Folder of the disk cache; default ``$DREAMGYM_CACHE_DIR/alfworld`` or
-            ``~/.cache/dreamgym/alfworld``.
+        cache_dir: Folder of the disk cache; default ``$DREAMGYM_CACHE/alfworld`` or
+            ``~/.cache/dreamgym_env/alfworld``.
 
     Raises:
         MissingDependencyError: textworld/fast-downward are not installed.
@@ -363,9 +363,10 @@ def check_solvable(engine: ALFWorldEngine, problem: Problem) -> list[str]:
 
 
 def default_cache_dir() -> Path:
-    """``$DREAMGYM_CACHE_DIR/alfworld``, else ``~/.cache/dreamgym/alfworld``."""
-    base = os.environ.get("DREAMGYM_CACHE_DIR")
-    return (Path(base) if base else Path.home() / ".cache" / "dreamgym") / "alfworld"
+    """The project's cache folder (``$DREAMGYM_CACHE``, see :func:`dreamgym_env.model.assets.cache_dir`) / alfworld."""
+    from dreamgym_env.model.assets import cache_dir
+
+    return cache_dir() / "alfworld"
 
 
 @functools.lru_cache(maxsize=1)

@@ -1,0 +1,156 @@
+"""The ``dreamgym`` command line: ``demo``, ``serve``, ``collect``, ``envs``."""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from collections.abc import Sequence
+
+
+def _demo(args: argparse.Namespace) -> int:
+    import gymnasium as gym
+    from rich.console import Console
+    from rich.panel import Panel
+
+    import dreamgym_env  # noqa: F401  (registers the ids)
+
+    console = Console()
+    kwargs = {k: v for k, v in (("base_url", args.base_url), ("model", args.model)) if v is not None}
+    env = gym.make(args.env, max_episode_steps=args.max_steps, **kwargs)
+    domain = env.unwrapped.domain
+    rng = random.Random(args.seed)
+    t0 = time.perf_counter()
+    for ep in range(args.episodes):
+        obs, info = env.reset(seed=args.seed + ep)
+        console.print(Panel(obs, title=f"episode {ep + 1}: {info['task']}", border_style="cyan"))
+        total = 0.0
+        while True:
+            episode = env.unwrapped.episode
+            action = args.action or domain.demo_action(episode.task, episode.history, obs, rng)
+            obs, reward, terminated, truncated, info = env.step(action)
+            total += float(reward)
+            flags = [f"reward {float(reward):g}"]
+            if info.get("action_error"):
+                flags.append(f"action_error: {info['action_error']}")
+            if info.get("parse_error"):
+                flags.append(f"parse_error: {info['parse_error']} (fallback: state unchanged)")
+            if info.get("outcome_note"):
+                flags.append(info["outcome_note"])
+            flags.append(f"{info['latency_s']:.1f} s, {info['completion_tokens']} tokens, "
+                         f"{len(info['retrieved'])} retrieved")
+            console.print(f"[bold]> {action}[/bold]")
+            console.print(f"[dim]reasoning:[/dim] {info['reasoning'] or '(none)'}")
+            console.print(f"[green]next state:[/green] {obs[:800]}")
+            console.print(f"[yellow]{' | '.join(flags)}[/yellow]\n")
+            if terminated or truncated:
+                break
+        console.print(f"episode {ep + 1}: return {total:g}, {'terminated' if terminated else 'truncated'}\n")
+    stats = env.unwrapped.pipeline.stats
+    console.print(f"{stats.steps} steps in {time.perf_counter() - t0:.1f} s; model calls {stats.model_calls}, "
+                  f"repairs {stats.repairs}, fallbacks {stats.fallbacks}, guard answers {stats.guarded}")
+    env.close()
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from dreamgym_env.serving import ServerConfig, VLLMServer
+
+    server = VLLMServer(ServerConfig(model=args.model, host=args.host, port=args.port, api_key=args.api_key,
+                                     max_model_len=args.max_model_len, device=args.device,
+                                     served_model_name=args.served_model_name))
+    print(f"starting vLLM on {server.model_path} (log: {server.log_path}) ...", flush=True)
+    server.start(timeout_s=args.timeout)
+    print(f"ready: {server.base_url}  (model {server.served_model_name!r})")
+    print(f"use it:  export DREAMGYM_BASE_URL={server.base_url}", flush=True)
+    try:
+        while server.process is not None and server.process.poll() is None:
+            time.sleep(1.0)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+def _collect(args: argparse.Namespace) -> int:
+    from dreamgym_env.data.collect import CollectConfig, collect_to_file
+
+    policies = []
+    for part in args.policies.split(","):
+        name, _, w = part.partition(":")
+        policies.append((name.strip(), float(w or 1.0)))
+    cfg = CollectConfig(domain=args.domain, policies=tuple(policies), episodes=args.episodes, split=args.split,
+                        seed=args.seed, max_steps=args.max_steps)
+    t0 = time.perf_counter()
+    n = collect_to_file(cfg, args.out)
+    dt = time.perf_counter() - t0
+    print(f"wrote {n} transitions to {args.out} in {dt:.1f} s ({n / max(dt, 1e-9):.0f} transitions/s)")
+    return 0
+
+
+def _envs(args: argparse.Namespace) -> int:
+    import gymnasium as gym
+
+    import dreamgym_env
+    from dreamgym_env.config import EnvConfig
+
+    for env_id in dreamgym_env.ENV_IDS:
+        spec = gym.spec(env_id)
+        print(f"{env_id}  (max_episode_steps={spec.max_episode_steps})")
+    print("\ngymnasium.make kwargs:")
+    for name, text in EnvConfig.help().items():
+        print(f"  {name:20s} {text}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Returns the argument parser."""
+    p = argparse.ArgumentParser(prog="dreamgym", description="DreamGym environments for agent RL.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser("demo", help="play episodes with a demo agent and print each step")
+    d.add_argument("--env", default="DreamGym-ALFWorld-v0")
+    d.add_argument("--episodes", type=int, default=2)
+    d.add_argument("--max-steps", type=int, default=4, help="steps per episode (truncation)")
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--base-url", default=None, help="vLLM server (default: $DREAMGYM_BASE_URL, else in-process)")
+    d.add_argument("--model", default=None)
+    d.add_argument("--action", default=None, help="always take this action (to test the model)")
+    d.set_defaults(fn=_demo)
+
+    s = sub.add_parser("serve", help="start a vLLM server for an experience model")
+    s.add_argument("--model", default="default", help="alias or HF folder")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--api-key", default=None)
+    s.add_argument("--max-model-len", type=int, default=8192)
+    s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    s.add_argument("--served-model-name", default=None)
+    s.add_argument("--timeout", type=float, default=600.0)
+    s.set_defaults(fn=_serve)
+
+    c = sub.add_parser("collect", help="collect offline trajectories from a domain's real/reference env")
+    c.add_argument("--domain", required=True)
+    c.add_argument("--episodes", type=int, default=100)
+    c.add_argument("--out", required=True)
+    c.add_argument("--split", default="train")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--max-steps", type=int, default=None)
+    c.add_argument("--policies", default="expert:0.6,noisy:0.3,random:0.1")
+    c.set_defaults(fn=_collect)
+
+    e = sub.add_parser("envs", help="list the registered environments and their kwargs")
+    e.set_defaults(fn=_envs)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``dreamgym`` script."""
+    args = build_parser().parse_args(argv)
+    return int(args.fn(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Training the experience model: teacher annotation, SFT data, SFT."""
