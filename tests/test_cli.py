@@ -1,0 +1,52 @@
+"""The dreamgym command line and the server command it builds."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from dreamgym_env.cli import build_parser, main
+from dreamgym_env.serving import ServerConfig, VLLMServer
+
+
+def test_envs_lists_ids_and_kwargs(capsys) -> None:
+    assert main(["envs"]) == 0
+    out = capsys.readouterr().out
+    for name in ("DreamGym-WebShop-v0", "DreamGym-ALFWorld-v0", "DreamGym-WebArena-v0", "base_url", "retrieval_k"):
+        assert name in out
+
+
+def test_console_script_is_installed() -> None:
+    out = subprocess.run([sys.executable, "-m", "dreamgym_env.cli", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "demo" in out.stdout and "serve" in out.stdout and "collect" in out.stdout
+
+
+def test_unknown_command_exits_nonzero() -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["fly"])
+
+
+def test_serve_command_is_loopback_cpu_eager_with_api_key(tmp_path) -> None:
+    model = tmp_path / "m"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    server = VLLMServer(ServerConfig(model=str(model), port=8123, api_key="secret", device="cpu"))
+    cmd = server.command()
+    assert cmd[1:3] == ["-m", "vllm.entrypoints.openai.api_server"]
+    assert cmd[cmd.index("--host") + 1] == "127.0.0.1"
+    assert cmd[cmd.index("--api-key") + 1] == "secret"
+    assert "--enforce-eager" in cmd and "--enable-prefix-caching" in cmd
+    assert cmd[cmd.index("--dtype") + 1] == "float32"
+    assert server.base_url == "http://127.0.0.1:8123/v1"
+
+
+def test_collect_writes_transitions(tmp_path) -> None:
+    out = tmp_path / "ws.jsonl"
+    assert main(["collect", "--domain", "webshop", "--episodes", "3", "--out", str(out), "--policies", "expert"]) == 0
+    from dreamgym_env.types import load_transitions
+
+    ts = load_transitions(out)
+    assert ts and all(t.source == "real" and t.domain == "webshop" for t in ts)
+    assert ts[-1].done and ts[-1].reasoning
