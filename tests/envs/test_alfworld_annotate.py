@@ -7,7 +7,6 @@ test talks to a real OpenAI-compatible server named by ``DREAMGYM_TEST_BASE_URL`
 from __future__ import annotations
 
 import dataclasses
-import os
 from types import SimpleNamespace
 
 import httpx
@@ -91,10 +90,8 @@ def test_retries_connection_errors_then_raises_typed_errors() -> None:
 
 
 @pytest.mark.integration
-def test_real_teacher_server() -> None:
-    base_url = os.environ.get("DREAMGYM_TEST_BASE_URL")
-    if not base_url:
-        pytest.skip("set DREAMGYM_TEST_BASE_URL to an OpenAI-compatible server")
+def test_real_teacher_server(vllm_server) -> None:
+    base_url = vllm_server.base_url
     trs = [dataclasses.replace(DOMAIN.seed_transitions()[0], reasoning="")]
     out = list(annotate(trs, TeacherConfig(base_url=base_url, max_tokens=40, system_prompt=DOMAIN.system_prompt()),
                         progress=False))
