@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from dreamgym_env.curriculum.config import CurriculumConfig
 from dreamgym_env.error import InvalidConfigError
 from dreamgym_env.model.factory import ModelSpec
 from dreamgym_env.model.prompt import PromptConfig
@@ -38,6 +39,11 @@ class EnvConfig:
     task_split: str = field(default="train", metadata={"help": "task split reset() samples from"})
     check_outcome: bool = field(default=True, metadata={"help": "apply the domain's success rule to rewards"})
     repair_retries: int = field(default=1, metadata={"help": "re-asks after an unparseable reply"})
+    curriculum: str | None = field(default=None, metadata={"help": "curriculum pool file (JSON): reset() draws "
+                                                           "tasks from it and episode returns flow back; "
+                                                           "created from task_split when absent"})
+    curriculum_options: Mapping[str, Any] | None = field(default=None, metadata={
+        "help": "CurriculumConfig fields (group_size, tasks_per_round, lambda_generated, ...)"})
 
     @classmethod
     def from_kwargs(cls, kwargs: Mapping[str, Any]) -> EnvConfig:
@@ -52,7 +58,18 @@ class EnvConfig:
                                      "the default seed cache is shared and never written to.")
         if cfg.retrieval_k < 0 or cfg.history_window < 0 or cfg.repair_retries < 0:
             raise InvalidConfigError("retrieval_k, history_window and repair_retries must be >= 0.")
+        if cfg.curriculum_options is not None:
+            cfg.curriculum_config()  # rejects unknown or invalid options now, not at the first reset
         return cfg
+
+    def curriculum_config(self) -> CurriculumConfig:
+        """The curriculum part of the config (unknown option names are rejected with the valid ones)."""
+        opts = dict(self.curriculum_options or {})
+        valid = {f.name for f in fields(CurriculumConfig)}
+        unknown = set(opts) - valid
+        if unknown:
+            raise InvalidConfigError.unknown_keys("curriculum_options key(s)", unknown, valid)
+        return CurriculumConfig(**opts)
 
     @staticmethod
     def help() -> dict[str, str]:

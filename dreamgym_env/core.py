@@ -10,6 +10,7 @@ import gymnasium as gym
 from gymnasium.error import ResetNeeded
 
 from dreamgym_env.config import EnvConfig
+from dreamgym_env.curriculum.curriculum import Curriculum, shared_curriculum
 from dreamgym_env.domain import Domain, get_domain
 from dreamgym_env.model.base import ExperienceModel
 from dreamgym_env.model.factory import make_experience_model
@@ -119,6 +120,25 @@ class DreamGymEnv(gym.Env[str, str]):
         self.pipeline = StepPipeline(self.domain, settings, self._get_model, self._get_replay)
         self._episode: Episode | None = None
         self._last: StepResult | None = None
+        self._curriculum: Curriculum | None = None
+        if self.config.curriculum is not None:
+            self._curriculum = shared_curriculum(self.config.curriculum, self.domain, self.config.task_split,
+                                                 self.config.curriculum_config())
+
+    @property
+    def curriculum(self) -> Curriculum | None:
+        """The curriculum reset() draws tasks from (``curriculum=...``), else ``None``."""
+        return self._curriculum
+
+    def report_episode_end(self, episode: Episode | None) -> None:
+        """Feeds an episode's return to the curriculum (once per episode; no-op without one or without steps).
+
+        Called on ``terminated`` and, for episodes cut short (time limit, early reset), on the next reset.
+        """
+        if self._curriculum is None or episode is None or not episode.history:
+            return
+        self._curriculum.record_episode(episode.task.task_id, sum(float(t.reward) for t in episode.history),
+                                        episode.episode_id)
 
     # ----- lazily built heavy parts (make + reset stay fast) ------------------------------------
     def _get_model(self) -> ExperienceModel:
@@ -143,8 +163,11 @@ class DreamGymEnv(gym.Env[str, str]):
         """Starts an episode on ``options["task"]`` or on a task drawn from the domain's task split."""
         super().reset(seed=seed)
         options = options or {}
+        self.report_episode_end(self._episode)
         if options.get("task") is not None:
             task = resolve_task(self.domain, options["task"])
+        elif self._curriculum is not None and options.get("split") is None:
+            task = self._curriculum.next_task(self.np_random)
         else:
             tasks = self.domain.tasks(options.get("split", self.config.task_split))
             if not tasks:
@@ -168,6 +191,8 @@ class DreamGymEnv(gym.Env[str, str]):
         seed = int(self.np_random.integers(2**31))
         result = self.pipeline.step([self._episode], [action], [seed])[0]
         self._last = result
+        if result.terminated:
+            self.report_episode_end(self._episode)
         if self.render_mode == "human":
             print(self._render_text())
         return result.observation, result.reward, result.terminated, False, result.info
@@ -192,4 +217,6 @@ class DreamGymEnv(gym.Env[str, str]):
         """Saves recorded transitions' index. Shared models stay loaded for other envs of this process."""
         if self._replay is not None and self.config.record_transitions:
             self._replay.save()
+        if self._curriculum is not None:
+            self._curriculum.save()
         super().close()

@@ -28,6 +28,21 @@ class Outcome:
     done: bool
 
 
+@dataclass(frozen=True)
+class TaskCheck:
+    """The domain's verdict on a generated task instruction.
+
+    Attributes:
+        task: The instantiated task (``None`` when rejected).
+        reason: ``None`` when accepted, else ``"ungrammatical"`` or ``"infeasible"``.
+        detail: Why, in words.
+    """
+
+    task: Task | None
+    reason: str | None = None
+    detail: str = ""
+
+
 class Policy(Protocol):
     """A scripted policy that acts in a real/reference environment (used to collect offline data)."""
 
@@ -120,6 +135,18 @@ class Domain:
         obs = initial_observation if initial_observation is not None else self.initial_observation_for(instruction)
         return Task(task_id=stable_id(self.name, instruction), domain=self.name, instruction=instruction,
                     initial_observation=obs)
+
+    def check_generated_task(self, instruction: str, parent: Task) -> TaskCheck:
+        """Validates an LLM-written variation of ``parent`` and turns it into a task.
+
+        Domains override this to check the instruction against their task grammar and, where a
+        reference engine exists, for feasibility. The default accepts any instruction and starts it
+        from the parent's initial observation with the task line replaced when it appears there.
+        """
+        obs = parent.initial_observation.replace(parent.instruction, instruction)
+        if obs == parent.initial_observation:
+            obs = self.initial_observation_for(instruction)
+        return TaskCheck(self.make_task(instruction, obs))
 
     def initial_observation_for(self, instruction: str) -> str:
         """Returns an initial observation for an ad-hoc instruction (overridden by domains)."""

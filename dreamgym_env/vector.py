@@ -73,8 +73,10 @@ class DreamGymVectorEnv(VectorEnv):
     def _reset_one(self, i: int, seed: int | None, options: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
         if seed is not None:
             self._rngs[i] = seeding.np_random(seed)[0]
-        # Reuse the single env's task logic with this sub-env's RNG.
+        # Reuse the single env's task logic with this sub-env's RNG; its reset reports this sub-env's
+        # episode to the curriculum if it was cut short (ended ones were reported already, once).
         self._env._np_random = self._rngs[i]
+        self._env._episode = self._episodes[i]
         obs, info = self._env.reset(options=options)
         self._rngs[i] = self._env.np_random
         self._episodes[i] = self._env.episode
@@ -132,6 +134,7 @@ class DreamGymVectorEnv(VectorEnv):
             truncated[i] = not res.terminated and ep.t >= self.max_episode_steps
             info = res.info
             if terminated[i] or truncated[i]:
+                self._env.report_episode_end(ep)
                 if self.autoreset_mode == AutoresetMode.SAME_STEP:
                     final_obs, final_info = obs[i], info
                     obs[i], info = self._reset_one(i, None, None)

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dreamgym_env.domain import Domain, Outcome, Policy
+from dreamgym_env.domain import Domain, Outcome, Policy, TaskCheck
 from dreamgym_env.error import InvalidConfigError
 from dreamgym_env.grammar import match_any
-from dreamgym_env.types import Task, Transition
+from dreamgym_env.types import Task, Transition, stable_id
 
 NOTHING_HAPPENS = "Nothing happens."
 DATA_DIR = Path(__file__).parent / "data"
@@ -91,6 +91,38 @@ def load_rules() -> dict[str, Any]:
     if not path.exists():
         return {"can_contain": {}, "cleanable": [], "heatable": [], "coolable": [], "sliceable": []}
     return json.loads(path.read_text())
+
+
+_W = r"(?P<obj>[a-z]+)"
+_R = r"(?P<recep>[a-z]+)"
+#: ALFWorld's goal templates (alfworld's ``goal_library``), lower-cased, as regexes.
+_GOAL_PATTERNS = tuple((t, re.compile(p)) for t, p in (
+    ("pick_two_obj_and_place", rf"^put two {_W} (?:in|on) {_R}\.$"),
+    ("pick_two_obj_and_place", rf"^find two {_W} and put them (?:in|on) {_R}\.$"),
+    ("look_at_obj_in_light", rf"^look at {_W} under the {_R}\.$"),
+    ("look_at_obj_in_light", rf"^examine the {_W} with the {_R}\.$"),
+    ("pick_clean_then_place_in_recep", rf"^put a clean {_W} (?:in|on) {_R}\.$"),
+    ("pick_clean_then_place_in_recep", rf"^clean some {_W} and put it (?:in|on) {_R}\.$"),
+    ("pick_heat_then_place_in_recep", rf"^put a hot {_W} (?:in|on) {_R}\.$"),
+    ("pick_heat_then_place_in_recep", rf"^heat some {_W} and put it (?:in|on) {_R}\.$"),
+    ("pick_cool_then_place_in_recep", rf"^put a cool {_W} (?:in|on) {_R}\.$"),
+    ("pick_cool_then_place_in_recep", rf"^cool some {_W} and put it (?:in|on) {_R}\.$"),
+    ("pick_and_place_simple", rf"^put (?:a|some) {_W} (?:in|on) {_R}\.$"),
+))
+
+
+@functools.lru_cache(maxsize=1)
+def _alfred_classes() -> dict[str, Any]:
+    """ALFRED's object/receptacle classes and properties, lower-cased (from the installed wheel's rules)."""
+    from .alfred import load_facts
+
+    facts = load_facts()
+    low = lambda xs: frozenset(x.lower() for x in xs)  # noqa: E731
+    return {"objects": low(facts.pickupable), "receptacles": low(facts.can_contain),
+            "contains": {r.lower(): low(o) for r, o in facts.can_contain.items()},
+            "cleanable": low(facts.properties.get("Cleanable", ())),
+            "heatable": low(facts.properties.get("Heatable", ())),
+            "coolable": low(facts.properties.get("Coolable", ()))}
 
 
 def _cls(name: str) -> str:
@@ -305,6 +337,48 @@ class ALFWorldDomain(Domain):
                         + " in/on a " + str(goal.get("receptacle_type", "")).lower() + " completes this task")
 
     # ----- data collection ----------------------------------------------------------------------
+    def check_generated_task(self, instruction: str, parent: Task) -> TaskCheck:
+        """ALFWorld's goal templates; the object and receptacle classes must exist in ALFRED's rules, the
+        receptacle must accept the object (and the object be cleanable/heatable/coolable when asked), and
+        the receptacle must be in the parent's room, whose layout the new task reuses."""
+        text = instruction.strip().lower()
+        if not text.endswith("."):
+            text += "."
+        for task_type, pattern in _GOAL_PATTERNS:
+            m = pattern.match(text)
+            if m:
+                break
+        else:
+            return TaskCheck(None, "ungrammatical", "matches none of ALFWorld's six goal templates")
+        obj, recep = m.group("obj"), m.group("recep")
+        classes = _alfred_classes()
+        if obj not in classes["objects"]:
+            return TaskCheck(None, "infeasible", f"{obj!r} is not an ALFRED object class")
+        if task_type == "look_at_obj_in_light":
+            if recep not in _LAMPS:
+                return TaskCheck(None, "infeasible", f"{recep!r} is not a lamp")
+        else:
+            if recep not in classes["receptacles"]:
+                return TaskCheck(None, "infeasible", f"{recep!r} is not an ALFRED receptacle class")
+            if obj not in classes["contains"].get(recep, frozenset()):
+                return TaskCheck(None, "infeasible", f"a {recep} cannot hold a {obj}")
+            prop = {"pick_clean_then_place_in_recep": "cleanable", "pick_heat_then_place_in_recep": "heatable",
+                    "pick_cool_then_place_in_recep": "coolable"}.get(task_type)
+            if prop and obj not in classes[prop]:
+                return TaskCheck(None, "infeasible", f"a {obj} is not {prop}")
+        placed = [str(o[1]).lower() for o in (parent.meta.get("problem") or {}).get("objects") or ()]
+        need = 2 if task_type == "pick_two_obj_and_place" else 1
+        if placed and placed.count(obj) < need:
+            return TaskCheck(None, "infeasible", f"the parent's layout has {placed.count(obj)} {obj}, needs {need}")
+        room = parent.initial_observation.split("Your task is to:")[0]
+        if not re.search(rf"\b{re.escape(recep)} \d+", room):
+            return TaskCheck(None, "infeasible", f"no {recep} in the parent's room")
+        obs = f"{room.rstrip()}\n\nYour task is to: {text}"
+        meta = {"split": "train", "task_type": task_type, "layout": parent.meta.get("layout"),
+                "room_type": parent.meta.get("room_type"), "generated_from": parent.task_id}
+        return TaskCheck(Task(task_id=f"alfworld-gen-{stable_id(self.name, text, parent.task_id)}", domain=self.name,
+                              instruction=text, initial_observation=obs, meta=meta))
+
     def make_policy(self, name: str, seed: int | None = None) -> Policy:
         """Returns ``"expert"``, ``"noisy"`` or ``"random"`` (they act on ``ALFWorld-Real-v0``'s info)."""
         from .policies import POLICIES

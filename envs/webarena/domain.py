@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from dreamgym_env.domain import Domain, Outcome, Policy
-from dreamgym_env.types import Task, Transition
+from dreamgym_env.domain import Domain, Outcome, Policy, TaskCheck
+from dreamgym_env.types import Task, Transition, stable_id
 
 #: WebArena's action grammar (``id`` actions take the element id in brackets).
 ACTION_PATTERNS = tuple(
@@ -50,6 +51,31 @@ buttons (Add to Cart, Upvote, Subscribe, Star) update the same page. Element ids
 is the requested one, or the requested change was saved on the site), else 0; every other step has reward 0 and \
 done false.\
 """
+
+
+_INTENT = re.compile(r"^[A-Za-z][^\n<>{}]*$")
+
+
+def _entities(values: Iterable[object]) -> set[str]:
+    out: set[str] = set()
+    for v in values:
+        if isinstance(v, (list, tuple)):
+            out |= _entities(v)
+        elif isinstance(v, str) and len(v) >= 3 and not v.strip().replace(".", "").isdigit():
+            out.add(v.strip().lower())
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _site_entities() -> dict[str, frozenset[str]]:
+    """Site -> the entity names (products, repos, places, users, ...) that the shipped tasks use."""
+    per_site: dict[str, set[str]] = {}
+    for split in ("train", "test"):
+        for t in WebArenaDomain().tasks(split):
+            names = _entities(((t.meta.get("config") or {}).get("instantiation_dict") or {}).values())
+            for site in t.meta.get("sites") or ():
+                per_site.setdefault(site, set()).update(names)
+    return {k: frozenset(v) for k, v in per_site.items()}
 
 
 class WebArenaDomain(Domain):
@@ -95,6 +121,24 @@ class WebArenaDomain(Domain):
         from .policies import make_policy
 
         return make_policy(name, seed)
+
+    def check_generated_task(self, instruction: str, parent: Task) -> TaskCheck:
+        """A one-line intent on the parent's site(s); feasible when it names at least one entity that
+        exists on those sites (as the shipped tasks know them) or the parent itself names none. The
+        task starts on the parent's start page and has no programmatic evaluator (the model judges)."""
+        text = " ".join(instruction.split())
+        if not _INTENT.match(text) or len(text.split()) < 3:
+            return TaskCheck(None, "ungrammatical", "not a one-line intent of at least three words")
+        sites = list(parent.meta.get("sites") or ())
+        known = frozenset().union(*(_site_entities().get(s, frozenset()) for s in sites)) if sites else frozenset()
+        parent_entities = _entities(((parent.meta.get("config") or {}).get("instantiation_dict") or {}).values())
+        low = text.lower()
+        if parent_entities and not any(e in low for e in known):
+            return TaskCheck(None, "infeasible", f"names no entity that exists on {', '.join(sites) or 'the site'}")
+        meta = {"split": "train", "sites": sites, "template": parent.meta.get("template"),
+                "generated_from": parent.task_id}
+        return TaskCheck(Task(task_id=f"webarena-gen-{stable_id(self.name, text, parent.task_id)}", domain=self.name,
+                              instruction=text, initial_observation=parent.initial_observation, meta=meta))
 
     def check_outcome(self, task: Task, state: str, action: str, outcome: Outcome) -> tuple[Outcome, str | None]:
         if not action.startswith("stop [") and (outcome.reward > 0 or outcome.done):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import random
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from dreamgym_env.domain import Domain, Outcome, Policy
+from dreamgym_env.domain import Domain, Outcome, Policy, TaskCheck
 from dreamgym_env.error import InvalidConfigError
-from dreamgym_env.types import Task, Transition
+from dreamgym_env.types import Task, Transition, stable_id
 
 from .actions import MAX_KEYWORDS_CHARS, achievable_rewards, parse_action
 from .textpage import has_search_bar_text, parse_text_page
@@ -36,6 +38,23 @@ with score = r_type x (goal attributes the product has + goal options selected +
 / (number of goal attributes + number of goal options + 1). r_type is 1 when the product is of the wanted \
 type (same query, category or title nouns), 0.5, 0.1 or 0 when it is not.\
 """
+
+
+_REQUEST = re.compile(r"^(?:i'm looking for|i am looking for|i would like|i'd like|i need|i want|find me|get me)\b")
+_PRICE = re.compile(r"price (?:lower|less) than (-?[\d.]+) dollars$")
+
+
+@functools.lru_cache(maxsize=1)
+def _goal_vocabulary() -> tuple[frozenset[str], frozenset[str]]:
+    """Attributes and option values that the shipped catalog's goals use (lower case)."""
+    attrs: set[str] = set()
+    opts: set[str] = set()
+    for split in ("train", "test"):
+        for t in WebShopDomain().tasks(split):
+            goal = t.meta.get("goal") or {}
+            attrs.update(str(a).lower() for a in goal.get("attributes") or ())
+            opts.update(str(o).lower() for o in goal.get("goal_options") or ())
+    return frozenset(attrs), frozenset(o for o in opts if len(o) > 1)
 
 
 class WebShopDomain(Domain):
@@ -116,6 +135,31 @@ class WebShopDomain(Domain):
         if not outcome.done:
             note = (note + "; " if note else "") + "click[buy now] always ends the episode"
         return Outcome(outcome.next_state, reward, True), note
+
+    def check_generated_task(self, instruction: str, parent: Task) -> TaskCheck:
+        """A shopper's request ("i'm looking for ...", "i need ...", ...) with an optional price clause;
+        feasible when it names at least one attribute the catalog's goals use and every one of its
+        attributes/options is known there. The goal keeps the parent's target product and price."""
+        text = " ".join(instruction.strip().lower().split()).rstrip(".")
+        if not _REQUEST.match(text):
+            return TaskCheck(None, "ungrammatical", "does not start like a shopper's request ('i need ...')")
+        m = _PRICE.search(text)
+        price = float(m.group(1)) if m else None
+        if price is not None and price <= 0:
+            return TaskCheck(None, "infeasible", "price bound must be positive")
+        attrs_vocab, opts_vocab = _goal_vocabulary()
+        attrs = sorted(a for a in attrs_vocab if re.search(rf"\b{re.escape(a)}\b", text))
+        if not attrs:
+            return TaskCheck(None, "infeasible", "names no attribute that exists in the catalog")
+        opts = sorted(o for o in opts_vocab if re.search(rf"\b{re.escape(o)}\b", text))
+        goal = dict(parent.meta.get("goal") or {})
+        goal.update(instruction_text=text, attributes=attrs, goal_options=opts, option_types=[],
+                    goal_id=stable_id("webshop-goal-gen", text, parent.task_id))
+        if price is not None:
+            goal["price_upper"] = price
+        meta = {"split": "train", "goal": goal, "generated_from": parent.task_id}
+        return TaskCheck(Task(task_id=goal["goal_id"], domain=self.name, instruction=text,
+                              initial_observation=self.initial_observation_for(text), meta=meta))
 
     def make_policy(self, name: str, seed: int | None = None) -> Policy:
         """Returns ``"expert"``, ``"noisy"`` or ``"random"`` (see :mod:`.policies`)."""
