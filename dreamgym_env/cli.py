@@ -1,4 +1,4 @@
-"""The ``dreamgym`` command line: ``demo``, ``serve``, ``collect``, ``envs``."""
+"""The ``dreamgym`` command line: ``demo``, ``serve``, ``collect``, ``envs``, ``curriculum``."""
 
 from __future__ import annotations
 
@@ -105,6 +105,45 @@ def _envs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _curriculum(args: argparse.Namespace) -> int:
+    from dreamgym_env.curriculum import Curriculum, CurriculumPoolError, TaskPool
+    from dreamgym_env.domain import get_domain
+
+    if args.action == "init":
+        if not args.domain:
+            print("dreamgym curriculum init needs --domain", file=sys.stderr)
+            return 2
+        cur = Curriculum.open(args.pool, get_domain(args.domain), split=args.split)
+        print(f"{args.pool}: {cur.summary()}")
+        return 0
+    try:
+        pool = TaskPool.load(args.pool)
+    except CurriculumPoolError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    cur = Curriculum(get_domain(pool.domain), pool)
+    if args.action == "lineage":
+        if not args.task or args.task not in pool:
+            print(f"error: task {args.task!r} is not in {args.pool}", file=sys.stderr)
+            return 1
+        for depth, e in enumerate(pool.lineage(args.task)):
+            print(f"{'  ' * depth}{e.task_id} [{e.origin}, round {e.round}, value {cur.value(e.task_id):.3f}] "
+                  f"{e.task.instruction}")
+        for child in pool.children(args.task):
+            print(f"  child: {child.task_id} {child.task.instruction}")
+        return 0
+    s = cur.summary()
+    print(f"{args.pool}: domain {pool.domain}, round {s['round']}, {s['tasks']} tasks "
+          f"({s['generated']} generated), {s['with_groups']} with reward groups")
+    rows = sorted(pool, key=lambda e: -cur.value(e.task_id))[: args.top]
+    print(f"{'value':>6} {'groups':>6} {'last mean':>9}  {'origin':9} {'parent':18} task")
+    for e in rows:
+        last = f"{sum(e.groups[-1]) / len(e.groups[-1]):.2f}" if e.groups else "-"
+        print(f"{cur.value(e.task_id):6.3f} {len(e.groups):6d} {last:>9}  {e.origin:9} {(e.parent or '-'):18} "
+              f"{e.task_id}: {e.task.instruction[:80]}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Returns the argument parser."""
     p = argparse.ArgumentParser(prog="dreamgym", description="DreamGym environments for agent RL.")
@@ -143,6 +182,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("envs", help="list the registered environments and their kwargs")
     e.set_defaults(fn=_envs)
+
+    k = sub.add_parser("curriculum", help="show a curriculum pool: values, reward groups, lineage")
+    k.add_argument("action", nargs="?", default="show", choices=["show", "lineage", "init"])
+    k.add_argument("--pool", required=True, help="pool file (JSON), as passed to curriculum=...")
+    k.add_argument("--task", default=None, help="task id (for lineage)")
+    k.add_argument("--top", type=int, default=20, help="rows to show, highest value first")
+    k.add_argument("--domain", default=None, help="domain (for init)")
+    k.add_argument("--split", default="train", help="task split that seeds a new pool (for init)")
+    k.set_defaults(fn=_curriculum)
     return p
 
 

@@ -13,7 +13,7 @@ class CurriculumConfig:
 
     group_size: int = field(default=8, metadata={"help": "rollouts per task per group (the variance's n)"})
     tasks_per_round: int = field(default=8, metadata={"help": "distinct tasks in one round's plan"})
-    exploration_bonus: float = field(default=0.2, metadata={"help": "value of a task with no complete group "
+    exploration_bonus: float = field(default=0.1, metadata={"help": "value of a task with no complete group "
                                                             "(0.25 = the maximum variance of 0/1 rewards)"})
     stale_after_rounds: int = field(default=5, metadata={"help": "a task whose last group is this many rounds "
                                                          "old gets the exploration bonus again (0 = never)"})

@@ -30,8 +30,9 @@ def task_value(entry: PoolEntry, current_round: int, config: CurriculumConfig) -
 
 def top_k(entries: Sequence[PoolEntry], k: int, current_round: int, config: CurriculumConfig,
           rng: random.Random | None = None) -> list[PoolEntry]:
-    """The ``k`` highest-valued entries; ties are broken at random (``rng``) or by pool order."""
+    """The ``k`` highest-valued entries. Ties go to the newer task (a variation written from a recent
+    high-value seed is likelier to sit at the policy's frontier than an old unseen one), then at random."""
     rng = rng or random.Random(0)
-    keyed = [(task_value(e, current_round, config), rng.random(), e) for e in entries]
-    keyed.sort(key=lambda x: (-x[0], x[1]))
-    return [e for _, _, e in keyed[:max(k, 0)]]
+    keyed = [(task_value(e, current_round, config), e.round, rng.random(), e) for e in entries]
+    keyed.sort(key=lambda x: (-x[0], -x[1], x[2]))
+    return [x[-1] for x in keyed[:max(k, 0)]]
