@@ -210,6 +210,7 @@ class StepPipeline:
                         if note:
                             self.stats.outcome_corrections += 1
                             info["outcome_note"] = note
+                    outcome = _bounded(outcome, self.domain.reward_range)
             self.stats.steps += 1
             tr = Transition(
                 domain=self.domain.name, task_id=ep.task.task_id, instruction=ep.task.instruction, state=ep.state,
@@ -239,3 +240,13 @@ class StepPipeline:
             r.info["timings"] = {"retrieve_s": t_ret if simulated else 0.0, "model_s": t_model if simulated else 0.0}
             r.info.update(rates)
         return results  # type: ignore[return-value]
+
+
+def _bounded(outcome: Outcome, reward_range: tuple[float, float]) -> Outcome:
+    """Keeps the reward a finite number in the domain's range, whatever a domain rule returned."""
+    lo, hi = reward_range
+    r = float(outcome.reward)
+    if r != r or not lo <= r <= hi:  # NaN fails both comparisons
+        r = lo if r != r else min(max(r, lo), hi)
+        return Outcome(outcome.next_state, r, bool(outcome.done))
+    return outcome

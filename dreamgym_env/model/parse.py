@@ -35,17 +35,35 @@ def reply_regex(binary_reward: bool, reasoning: bool = True, max_think_chars: in
     return ReplyFormat(reasoning, binary_reward, max_think_chars).regex()
 
 
-def _field(text: str, tag: str) -> tuple[str | None, bool]:
-    """Returns (content, closed) of the first ``<tag>``; content runs to the next tag if unclosed."""
-    m = re.search(rf"<{tag}>(.*?)</{tag}>", text, re.DOTALL | re.IGNORECASE)
-    if m:
-        return m.group(1), True
-    m = re.search(rf"<{tag}>(.*)", text, re.DOTALL | re.IGNORECASE)
-    if not m:
-        return None, False
-    rest = m.group(1)
-    nxt = re.search(r"</?(?:%s)>" % "|".join(_TAGS), rest, re.IGNORECASE)
-    return (rest[: nxt.start()] if nxt else rest), False
+_TAG_RE = re.compile(r"<(/?)(%s)>" % "|".join(_TAGS), re.IGNORECASE)
+
+
+class _Tags:
+    """Positions of the reply's tags, found in one linear scan.
+
+    Matching ``<tag>(.*?)</tag>`` per tag is quadratic on replies with many unclosed tags (100 KB of
+    ``<state>`` took 10 s); one scan plus a cursor is linear, and reading the fields in reply order
+    means a ``<reward>`` written inside ``<think>`` or ``<state>`` is never taken for the reward.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tags = [(m.start(), m.end(), m.group(2).lower(), bool(m.group(1))) for m in _TAG_RE.finditer(text)]
+
+    def field(self, tag: str, start: int = 0) -> tuple[str | None, bool, int]:
+        """Returns (content, closed, end) of the first ``<tag>`` at or after ``start``.
+
+        Unclosed content runs to the next tag; ``end`` is where the next field's search starts.
+        """
+        for k, (pos, end, name, closing) in enumerate(self.tags):
+            if pos < start or name != tag or closing:
+                continue
+            for pos2, end2, name2, closing2 in self.tags[k + 1:]:
+                if name2 == tag and closing2:
+                    return self.text[end:pos2], True, end2
+            nxt = self.tags[k + 1][0] if k + 1 < len(self.tags) else len(self.text)
+            return self.text[end:nxt], False, nxt
+        return None, False, start
 
 
 def _parse_bool(raw: str) -> bool | None:
@@ -74,38 +92,43 @@ def parse_reply(text: str, reward_range: tuple[float, float] = (0.0, 1.0), requi
     if not isinstance(text, str):
         return ParsedReply("", "", 0.0, False, f"reply is {type(text).__name__}, not text")
     notes: list[str] = []
-    reasoning, think_closed = _field(text, "think")
+    tags = _Tags(text)
+    reasoning, think_closed, pos = tags.field("think")
     if reasoning is None:
         if require_reasoning:
             return ParsedReply("", "", 0.0, False, "missing <think>")
         reasoning = ""
     elif not think_closed:
         notes.append("unclosed <think>")
-    state, state_closed = _field(text, "state")
+    reasoning = _TAG_RE.sub("", reasoning).strip()
+    state, state_closed, pos = tags.field("state", pos)
     if state is None:
-        return ParsedReply(reasoning.strip(), "", 0.0, False, "missing <state>")
+        return ParsedReply(reasoning, "", 0.0, False, "missing <state>")
     if not state_closed:
-        if truncated or not re.search(r"<reward>", text, re.IGNORECASE):
-            return ParsedReply(reasoning.strip(), "", 0.0, False, "<state> cut off (no closing tag)")
+        if truncated or tags.field("reward", pos)[0] is None:
+            return ParsedReply(reasoning, "", 0.0, False, "<state> cut off (no closing tag)")
         notes.append("unclosed <state>")
+    if _TAG_RE.search(state):  # nested or stray reply tags are not part of an observation
+        notes.append("reply tags removed from <state>")
+        state = _TAG_RE.sub("", state)
     state = state.strip()
-    raw_reward, _ = _field(text, "reward")
+    raw_reward, _, pos = tags.field("reward", pos)
     if raw_reward is None:
-        return ParsedReply(reasoning.strip(), state, 0.0, False, "missing <reward>")
+        return ParsedReply(reasoning, state, 0.0, False, "missing <reward>")
     try:
         reward = float(raw_reward.strip())
     except ValueError:
-        return ParsedReply(reasoning.strip(), state, 0.0, False, f"reward is not a number: {raw_reward.strip()[:40]!r}")
+        return ParsedReply(reasoning, state, 0.0, False, f"reward is not a number: {raw_reward.strip()[:40]!r}")
     if not math.isfinite(reward):
-        return ParsedReply(reasoning.strip(), state, 0.0, False, f"reward is not finite: {raw_reward.strip()[:40]!r}")
+        return ParsedReply(reasoning, state, 0.0, False, f"reward is not finite: {raw_reward.strip()[:40]!r}")
     lo, hi = reward_range
     if not lo <= reward <= hi:
         notes.append(f"reward {reward:g} clipped to [{lo:g}, {hi:g}]")
         reward = min(max(reward, lo), hi)
-    raw_done, _ = _field(text, "done")
+    raw_done, _, _ = tags.field("done", pos)
     if raw_done is None:
-        return ParsedReply(reasoning.strip(), state, reward, False, "missing <done>")
+        return ParsedReply(reasoning, state, reward, False, "missing <done>")
     done = _parse_bool(raw_done)
     if done is None:
-        return ParsedReply(reasoning.strip(), state, reward, False, f"done is not a boolean: {raw_done.strip()[:40]!r}")
-    return ParsedReply(reasoning.strip(), state, reward, done, None, tuple(notes))
+        return ParsedReply(reasoning, state, reward, False, f"done is not a boolean: {raw_done.strip()[:40]!r}")
+    return ParsedReply(reasoning, state, reward, done, None, tuple(notes))
