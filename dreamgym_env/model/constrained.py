@@ -145,56 +145,6 @@ class ReplyGrammarProcessor:
             mask[ok] = True
             return mask
         if row.phase == "done_word":
-            # The chosen first token of true/false: force the rest of the word and the closing tag.
-            word = "true" if "t" in row.buf else "false"
-            rest = word[len(row.buf.strip()):]
-            self._force(row, rest + "</done>", "end")
-
-    def _close(self, row: _Row) -> None:
-        closing = {"think": ("</think>\n<state>", "state"), "state": ("</state>\n<reward>", "reward"),
-                   "reward": ("</reward>\n<done>", "done_word")}
-        text, nxt = closing[row.phase]
-        self._force(row, text, nxt)
-
-    def _allowed(self, row: _Row, scores: torch.Tensor) -> torch.Tensor | int:
-        """Returns a mask of allowed tokens, or a single forced token id."""
-        v = self.v
-        if row.queue:
-            return row.queue[0]
-        if row.phase == "end":
-            return v.eos_id
-        if row.phase in ("think", "state"):
-            # The reasoning gets at most a third of the budget; the state gets what the reasoning left.
-            budget = (min(row.think_tokens, row.max_tokens // 3) if row.phase == "think"
-                      else max(8, row.max_tokens - row.phase_start - RESERVE))
-            best = int(scores.argmax())
-            if row.phase == "think":
-                wants_tag = bool(v.opens_tag[best]) or best == v.eos_id
-            else:
-                wants_tag = bool(v.closes_tag[best]) or best == v.eos_id or (
-                    row.buf.endswith("<") and bool(v.starts_slash[best]))
-            if row.buf.strip() and (wants_tag or row.phase_tokens >= budget):
-                self._close(row)
-                return row.queue[0]
-            mask = ~(v.opens_tag if row.phase == "think" else v.closes_tag)
-            if row.buf.endswith("<"):
-                mask = mask & ~v.starts_slash
-            mask = mask.clone()
-            mask[v.eos_id] = False
-            return mask
-        if row.phase == "reward":
-            ok = [i for i in v.digit_ids if self._reward_prefix(row, row.buf + v.strings[i])]
-            complete = self._reward_complete(row, row.buf)
-            best_ok = ok and int(scores[ok].argmax()) if ok else None
-            if complete and (not ok or float(scores[ok].max()) < float(scores.max()) or
-                             not self._reward_prefix(row, row.buf + "0")):
-                self._close(row)
-                return row.queue[0]
-            mask = torch.zeros_like(v.opens_tag)
-            mask[ok] = True
-            del best_ok
-            return mask
-        if row.phase == "done_word":
             ids = [v.encode("true")[0], v.encode("false")[0]]
             mask = torch.zeros_like(v.opens_tag)
             mask[ids] = True

@@ -65,6 +65,14 @@ class TransformersExperienceModel:
         return [self.tokenizer.apply_chat_template(list(r.messages), tokenize=False, add_generation_prompt=True)
                 for r in reqs]
 
+    def _sampling(self, temperature: float, seed: int | None) -> dict:
+        """``generate`` kwargs for greedy (temperature 0) or seeded sampling."""
+        if temperature <= 0:
+            return {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
+        if seed is not None:
+            self._torch.manual_seed(seed)
+        return {"do_sample": True, "temperature": temperature, "top_p": 1.0, "top_k": 0}
+
     def _continue(self, texts: list[str], max_new: int, stop: str, temperature: float,
                   seed: int | None) -> list[tuple[str, int, bool]]:
         """Continues each text; returns ``(new_text_before_stop, new_tokens, stopped)``."""
@@ -72,12 +80,7 @@ class TransformersExperienceModel:
         enc = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
         kw: dict = {"max_new_tokens": max_new, "pad_token_id": self.tokenizer.pad_token_id,
                     "stop_strings": [stop], "tokenizer": self.tokenizer}
-        if temperature > 0:
-            kw.update(do_sample=True, temperature=temperature, top_p=1.0, top_k=0)
-            if seed is not None:
-                torch.manual_seed(seed)
-        else:
-            kw.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        kw.update(self._sampling(temperature, seed))
         with torch.inference_mode():
             out = self.model.generate(**enc, **kw)
         res = []
@@ -113,13 +116,7 @@ class TransformersExperienceModel:
                                      n_prompt, THINK_TOKENS)
         kw: dict = {"max_new_tokens": max(r.max_tokens for r in reqs) + 32, "logits_processor": LogitsProcessorList([proc]),
                     "pad_token_id": self.tokenizer.pad_token_id, "eos_token_id": self._vocab.eos_id}
-        temp, seed = reqs[0].temperature, reqs[0].seed
-        if temp > 0:
-            kw.update(do_sample=True, temperature=temp, top_p=1.0, top_k=0)
-            if seed is not None:
-                torch.manual_seed(seed)
-        else:
-            kw.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        kw.update(self._sampling(reqs[0].temperature, reqs[0].seed))
         t0 = time.perf_counter()
         with torch.inference_mode():
             out = self.model.generate(**enc, **kw)
