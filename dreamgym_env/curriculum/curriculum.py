@@ -47,6 +47,7 @@ class Curriculum:
         self._queue: collections.deque[str] = collections.deque()
         self._seen: collections.OrderedDict[str, None] = collections.OrderedDict()
         self._lock = threading.RLock()
+        self._dirty = False
 
     # ----- construction --------------------------------------------------------------------------
     @classmethod
@@ -77,6 +78,8 @@ class Curriculum:
         rng = rng or random.Random()
         cfg = self.config
         with self._lock:
+            if self._dirty:
+                self.save()  # the finished round's rewards, once per round (a save rewrites the whole pool)
             self.pool.round += 1
             ranked = top_k(list(self.pool), len(self.pool), self.pool.round, cfg, rng)
             max_generated = int(cfg.lambda_generated * cfg.tasks_per_round)
@@ -107,7 +110,8 @@ class Curriculum:
     def record_episode(self, task_id: str, reward: float, episode_id: str | None = None) -> bool:
         """Adds one rollout's return to the task's group; each ``episode_id`` counts once.
 
-        Saves the pool when a group completes. Returns whether the reward was recorded.
+        The pool is saved at the start of the next round, by :meth:`evolve` and by the env's ``close``.
+        Returns whether the reward was recorded.
         """
         with self._lock:
             if episode_id is not None:
@@ -118,8 +122,8 @@ class Curriculum:
                     self._seen.popitem(last=False)
             if task_id not in self.pool:
                 return False
-            if self.pool.record(task_id, reward, self.config.group_size):
-                self.save()
+            self.pool.record(task_id, reward, self.config.group_size)
+            self._dirty = True
             return True
 
     # ----- generation ----------------------------------------------------------------------------
@@ -139,9 +143,10 @@ class Curriculum:
     # ----- persistence and stats -----------------------------------------------------------------
     def save(self) -> None:
         """Writes the pool to its path (no-op for an in-memory curriculum)."""
-        if self.path is not None:
-            with self._lock:
+        with self._lock:
+            if self.path is not None:
                 self.pool.save(self.path)
+            self._dirty = False
 
     def summary(self) -> dict[str, Any]:
         """Pool size by origin, round, and how many tasks have data."""
