@@ -7,6 +7,7 @@ import random
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -122,6 +123,22 @@ def _curriculum(args: argparse.Namespace) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     cur = Curriculum(get_domain(pool.domain), pool)
+    if args.action == "evolve":
+        from dreamgym_env.config import EnvConfig
+        from dreamgym_env.model.factory import make_experience_model
+
+        kwargs = {k: v for k, v in (("base_url", args.base_url), ("model", args.model)) if v is not None}
+        cur.path = Path(args.pool)
+        t0 = time.perf_counter()
+        report = cur.evolve(make_experience_model(EnvConfig.from_kwargs(kwargs).model_spec()))
+        print(f"{len(report.accepted)}/{report.proposed} generated tasks accepted "
+              f"({report.acceptance_rate:.0%}) in {time.perf_counter() - t0:.1f} s; rejected: {dict(report.rejected)}")
+        for reason, examples in report.examples.items():
+            for ex in examples:
+                print(f"  {reason}: {ex}")
+        for task, parent in report.accepted:
+            print(f"  + {task.task_id} (from {parent}): {task.instruction}")
+        return 0
     if args.action == "lineage":
         if not args.task or args.task not in pool:
             print(f"error: task {args.task!r} is not in {args.pool}", file=sys.stderr)
@@ -183,13 +200,17 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("envs", help="list the registered environments and their kwargs")
     e.set_defaults(fn=_envs)
 
-    k = sub.add_parser("curriculum", help="show a curriculum pool: values, reward groups, lineage")
-    k.add_argument("action", nargs="?", default="show", choices=["show", "lineage", "init"])
+    k = sub.add_parser("curriculum", help="curriculum pool: show values and groups, lineage, init, evolve "
+                       "(generate variations of the top tasks with the experience model)")
+    k.add_argument("action", nargs="?", default="show", choices=["show", "lineage", "init", "evolve"])
     k.add_argument("--pool", required=True, help="pool file (JSON), as passed to curriculum=...")
     k.add_argument("--task", default=None, help="task id (for lineage)")
     k.add_argument("--top", type=int, default=20, help="rows to show, highest value first")
     k.add_argument("--domain", default=None, help="domain (for init)")
     k.add_argument("--split", default="train", help="task split that seeds a new pool (for init)")
+    k.add_argument("--base-url", default=None, help="experience-model server (for evolve; default "
+                   "$DREAMGYM_BASE_URL, else in-process)")
+    k.add_argument("--model", default=None, help="model name (for evolve)")
     k.set_defaults(fn=_curriculum)
     return p
 

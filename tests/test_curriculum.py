@@ -198,6 +198,22 @@ def test_domain_check_generated_task(domain_name: str, good: str, bad: dict[str,
         assert check.task is None and check.reason == reason and check.detail
 
 
+@pytest.mark.parametrize("env_id,instruction,action", [
+    ("DreamGym-ALFWorld-v0", "put two keychain on coffeetable.", "look"),
+    ("DreamGym-WebShop-v0", "i need a nail polish that is long lasting, and price lower than 30.00 dollars",
+     "click[buy now]"),
+    ("DreamGym-WebArena-v0", "Add Olay Organic Nail Polish to my wish list", "stop [done]"),
+])
+def test_generated_tasks_run_in_the_env(env_id: str, instruction: str, action: str) -> None:
+    env = gym.make(env_id, experience_model=FakeModel(), retrieval_k=0)
+    domain = env.unwrapped.domain
+    task = domain.check_generated_task(instruction, domain.tasks("train")[0]).task
+    obs, info = env.reset(options={"task": task})
+    assert info["task_id"] == task.task_id and obs == task.initial_observation[: domain.max_observation_chars]
+    obs, reward, terminated, truncated, info = env.step(action)
+    assert env.observation_space.contains(obs) and 0.0 <= float(reward) <= 1.0
+
+
 # ----- env wiring -----------------------------------------------------------------------------------
 def test_env_samples_from_curriculum_and_feeds_rewards_back(tmp_path) -> None:
     path = tmp_path / "pool.json"
@@ -257,6 +273,10 @@ def test_cli_show_lineage_and_corrupt(tmp_path, capsys, monkeypatch) -> None:
     assert "4 tasks (1 generated)" in out and "reach level 0.900" in out
     assert main(["curriculum", "lineage", "--pool", str(path), "--task", "sim-0.900"]) == 0
     assert "sim-0.333" in capsys.readouterr().out
+    monkeypatch.setattr("dreamgym_env.model.factory.make_experience_model", lambda spec: VariationScript())
+    assert main(["curriculum", "evolve", "--pool", str(path)]) == 0
+    assert "generated tasks accepted" in capsys.readouterr().out
+    assert sum(e.origin == "generated" for e in TaskPool.load(path, "sim")) > 1
     path.write_text("{oops", encoding="utf-8")
     assert main(["curriculum", "--pool", str(path)]) == 1
     assert "never overwritten" in capsys.readouterr().err
