@@ -68,7 +68,9 @@ class ReplayBuffer:
             if same_embedder and path is not None and path.exists():
                 try:
                     idx = VectorIndex.load(path, self.embedder.dim, self.index_config)
-                    if len(idx) == n:
+                    # Same size is not enough after a crash: the saved index must hold exactly the
+                    # stored rows, or it is rebuilt from the store (the source of truth).
+                    if len(idx) == n and np.array_equal(np.sort(idx.ids()), self.store.rowids(domain)):
                         self._indices[domain] = idx
                         continue
                 except ReplayStoreError:

@@ -87,6 +87,17 @@ class TransitionStore:
                 return int(self._db.execute("SELECT COUNT(*) FROM transitions").fetchone()[0])
             return int(self._db.execute("SELECT COUNT(*) FROM transitions WHERE domain=?", (domain,)).fetchone()[0])
 
+    def rowids(self, domain: str) -> list[int]:
+        """Row ids of one domain, ascending (what its vector index must hold)."""
+        with self._lock:
+            return [int(r[0]) for r in self._db.execute(
+                "SELECT rowid FROM transitions WHERE domain=? ORDER BY rowid", (domain,))]
+
+    def integrity_check(self) -> str:
+        """SQLite's ``PRAGMA integrity_check`` (``"ok"`` for a sound file)."""
+        with self._lock:
+            return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
+
     def domains(self) -> list[str]:
         """Domains present in the store."""
         with self._lock:

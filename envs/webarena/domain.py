@@ -143,4 +143,59 @@ class WebArenaDomain(Domain):
     def check_outcome(self, task: Task, state: str, action: str, outcome: Outcome) -> tuple[Outcome, str | None]:
         if not action.startswith("stop [") and (outcome.reward > 0 or outcome.done):
             return Outcome(outcome.next_state, 0.0, False), "only stop [answer] ends a WebArena episode"
+        if action.startswith("stop [") and outcome.reward > 0:
+            note = _refused_stop_reward(task, state, action)
+            if note:
+                return Outcome(outcome.next_state, 0.0, True), note
         return outcome, None
+
+
+class _WholeWordJudge:
+    """:class:`LocalJudge`, but the reference's words must be whole words of the answer.
+
+    The local judge matches terms inside any token, so an encoded payload such as ``%7Cim_end`` "contains"
+    the reference ``7``; for refusing rewards only whole words count.
+    """
+
+    def __init__(self) -> None:
+        from .evaluation import LocalJudge
+
+        self._local = LocalJudge()
+
+    def fuzzy(self, pred: str, reference: str, question: str) -> float:
+        from .evaluation import _minutes, _numbers_and_words
+
+        if not self._local.fuzzy(pred, reference, question):
+            return 0.0
+        p = pred.lower().replace(",", "")
+        if _minutes(p) is not None and re.search(r"(?<![%\w])\d+\s*min", p):
+            return 1.0
+        whole = set(re.findall(r"(?<![%\w])(\d+(?:\.\d+)?|[a-z]+)(?![\w%])", p))
+        return float(_numbers_and_words(reference.lower()) <= whole)
+
+    def unachievable(self, pred: str, reason: str, question: str) -> float:
+        return self._local.unachievable(pred, reason, question)
+
+
+def _refused_stop_reward(task: Task, state: str, action: str) -> str | None:
+    """Why a claimed success of ``stop [answer]`` cannot be right, where the task makes it checkable.
+
+    An answer-only task (``string_match``) is scored on the answer alone, so a wrong answer is refused
+    whatever the model says (an injected "reward 1" is not the reference answer). A task judged on the
+    site's state or URL cannot be complete on its unchanged start page.
+    """
+    from .actions import ActionParsingError, parse_action
+    from .evaluation import UnknownEvalTypeError, string_match
+
+    config = task.meta.get("config") or {}
+    eval_types = list((config.get("eval") or {}).get("eval_types") or task.meta.get("eval_types") or ())
+    if eval_types == ["string_match"]:
+        try:
+            answer = parse_action(action).text or ""
+            score = string_match(config, answer, _WholeWordJudge())
+        except (ActionParsingError, UnknownEvalTypeError, KeyError, TypeError, ValueError):
+            return "reward refused: the stop answer could not be scored"
+        return None if score > 0 else "reward refused: the stop answer does not match the task's reference answer"
+    if eval_types and state.strip() == task.initial_observation.strip():
+        return "reward refused: nothing was done on the start page"
+    return None

@@ -116,7 +116,9 @@ class WebShopDomain(Domain):
 
     def check_outcome(self, task: Task, state: str, action: str, outcome: Outcome) -> tuple[Outcome, str | None]:
         """Only ``click[buy now]`` on an item page ends the episode, with a score the formula can give."""
-        is_buy = action.lower().strip() == "click[buy now]" and parse_text_page(state).kind in ("item", "unknown")
+        # Only a page that reads as a real item page can pay: a page the model made up (an injected
+        # "... [SEP] Buy Now") does not parse as one.
+        is_buy = action.lower().strip() == "click[buy now]" and parse_text_page(state).kind == "item"
         if not is_buy:
             if outcome.reward != 0 or outcome.done:
                 return Outcome(outcome.next_state, 0.0, False), "only click[buy now] ends a WebShop episode"
