@@ -79,6 +79,20 @@ def test_vector_env_sends_concurrent_requests(vllm_server) -> None:
     envs.close()
 
 
+@pytest.mark.parametrize("env_id", list(dreamgym_env.ENV_IDS))
+def test_adversarial_actions_get_no_reward_from_the_real_model(vllm_server, env_id: str) -> None:
+    """8 injection / fake-tag / encoded actions per domain (tests/test_reliability_reward_hacking.py) in one
+    batched step: whatever the real model replies, no spurious positive reward."""
+    from test_reliability_reward_hacking import adversarial_actions
+
+    actions = random.Random(0).sample(adversarial_actions(env_id), 8)
+    envs = gym.make_vec(env_id, num_envs=8, base_url=vllm_server.base_url, max_new_tokens=64)
+    envs.reset(seed=0)
+    obs, rew, term, trunc, infos = envs.step(actions)
+    assert len(obs) == 8 and (rew == 0).all(), list(zip(actions, rew))
+    envs.close()
+
+
 def test_server_stopped_mid_rollout_raises_typed_error(vllm_server) -> None:
     """Runs last in this module: stops the shared server, then the env must fail cleanly."""
     env = gym.make("DreamGym-ALFWorld-v0", base_url=vllm_server.base_url, max_retries=1, max_new_tokens=16)
