@@ -5,66 +5,16 @@ A stub HTTP server on loopback plays a misbehaving server; the real vLLM server 
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from stubs import REPLY
+from stubs import StubServer as Stub
 
 from dreamgym_env.error import ModelRequestError, ServerUnavailableError
 from dreamgym_env.model.base import ModelRequest, ReplyFormat
 from dreamgym_env.model.openai_backend import OpenAIExperienceModel, OpenAIModelConfig
 from dreamgym_env.serving import free_port
-
-REPLY = "<think>t</think>\n<state>s</state>\n<reward>0</reward>\n<done>false</done>"
-
-
-class Stub:
-    """Answers chat completions; ``script`` is a list of status codes to return first."""
-
-    def __init__(self, script=(), reject_structured=False):
-        self.script = list(script)
-        self.reject_structured = reject_structured
-        self.bodies: list[dict] = []
-        stub = self
-
-        class H(BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def _send(self, code, obj):
-                data = json.dumps(obj).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self):
-                self._send(200, {"object": "list", "data": [{"id": "stub-model", "object": "model"}]})
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                stub.bodies.append(body)
-                if stub.script:
-                    code = stub.script.pop(0)
-                    return self._send(code, {"error": {"message": f"scripted {code}"}})
-                if stub.reject_structured and "structured_outputs" in body:
-                    return self._send(400, {"error": {"message": "structured_outputs is not supported"}})
-                self._send(200, {"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
-                                 "choices": [{"index": 0, "finish_reason": "stop",
-                                              "message": {"role": "assistant", "content": REPLY}}],
-                                 "usage": {"prompt_tokens": 7, "completion_tokens": 5, "total_tokens": 12}})
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
 
 REQ = ModelRequest(messages=({"role": "user", "content": "hi"},), max_tokens=8, reply_format=ReplyFormat())
 

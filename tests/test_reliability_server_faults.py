@@ -8,66 +8,22 @@ step simply resumes. Either way every recorded transition is stored exactly once
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import gymnasium as gym
 import pytest
+from stubs import StubServer
 
 from dreamgym_env.error import ServerUnavailableError
 from dreamgym_env.replay import TransitionStore
-from dreamgym_env.serving import free_port
 
 REPLY = "<think>t</think>\n<state>You see a room.</state>\n<reward>0</reward>\n<done>false</done>"
 
 
-class RestartableStub:
-    """A minimal OpenAI chat server that can be stopped and started again on the same port."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/v1"
-        self.server: ThreadingHTTPServer | None = None
-
-    def start(self) -> None:
-        class H(BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def _send(self, obj):
-                data = json.dumps(obj).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self):
-                self._send({"object": "list", "data": [{"id": "stub-model", "object": "model"}]})
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                self._send({"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
-                            "choices": [{"index": 0, "finish_reason": "stop",
-                                         "message": {"role": "assistant", "content": REPLY}}],
-                            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}})
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), H)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
-
-
 @pytest.fixture
 def stub():
-    s = RestartableStub()
-    s.start()
+    s = StubServer(reply=REPLY)
     yield s
     s.stop()
 
@@ -81,7 +37,7 @@ def _uids(path) -> list[str]:
 
 
 @pytest.mark.timeout(120)
-def test_server_down_then_back(stub: RestartableStub, tmp_path) -> None:
+def test_server_down_then_back(stub: StubServer, tmp_path) -> None:
     path = tmp_path / "replay.sqlite"
     env = gym.make("DreamGym-ALFWorld-v0", base_url=stub.url, max_retries=1, retrieval_k=0,
                    replay_path=str(path), record_transitions=True)
@@ -109,7 +65,7 @@ def test_server_down_then_back(stub: RestartableStub, tmp_path) -> None:
 
 
 @pytest.mark.timeout(120)
-def test_step_resumes_when_server_returns_within_retries(stub: RestartableStub, tmp_path) -> None:
+def test_step_resumes_when_server_returns_within_retries(stub: StubServer, tmp_path) -> None:
     path = tmp_path / "replay.sqlite"
     env = gym.make("DreamGym-ALFWorld-v0", base_url=stub.url, max_retries=6, retrieval_k=0,
                    replay_path=str(path), record_transitions=True)
