@@ -3,6 +3,9 @@
 Per step: one batched embedding and one batched k-NN query for all sub-envs, and all model
 requests sent at once (concurrently), so a vLLM server batches them. Sub-envs share the model and
 the replay buffer; each has its own episode, RNG and step counter.
+
+A vector env that talks to a server owns its HTTP client (connection pool and request threads):
+``close()`` releases them, so closing leaves no thread or socket behind.
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from dreamgym_env.config import EnvConfig
 from dreamgym_env.core import DreamGymEnv
 from dreamgym_env.model.base import ExperienceModel
+from dreamgym_env.model.factory import ModelSpec
 from dreamgym_env.pipeline import Episode
 from dreamgym_env.replay.buffer import ReplayBuffer
 
@@ -49,6 +54,9 @@ class DreamGymVectorEnv(VectorEnv):
         """
         if num_envs < 1:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+        self._owned_model: ExperienceModel | None = None
+        if experience_model is None:
+            experience_model = self._owned_model = _private_http_model(EnvConfig.from_kwargs(kwargs).model_spec())
         self._env = DreamGymEnv(domain, render_mode=render_mode, experience_model=experience_model,
                                 replay=replay, **kwargs)
         self.domain = self._env.domain
@@ -155,5 +163,26 @@ class DreamGymVectorEnv(VectorEnv):
         return f"> {t.action}\n[reasoning] {t.reasoning}\n{t.next_state}\n[reward {t.reward:g}]"
 
     def close_extras(self, **kwargs: Any) -> None:
-        """Closes the shared single env (saves recorded transitions)."""
+        """Saves recorded transitions and releases this env's HTTP connections and request threads."""
         self._env.close()
+        if self._owned_model is not None:
+            self._owned_model.close()
+            self._owned_model = None
+
+
+def _private_http_model(spec: ModelSpec) -> ExperienceModel | None:
+    """An HTTP model owned by one vector env (closed with it), or ``None`` for an in-process backend.
+
+    Single envs share one HTTP client per process; a vector env already shares one client among its
+    sub-envs and must leave nothing running after ``close()``. In-process models stay shared: they
+    hold no sockets or threads, and loading one costs seconds and hundreds of MB.
+    """
+    if spec.resolved_backend() != "openai" or not spec.base_url_or_env():
+        return None  # a missing base_url still fails with the factory's message at the first step
+    from dreamgym_env.model.openai_backend import OpenAIExperienceModel, OpenAIModelConfig
+
+    return OpenAIExperienceModel(OpenAIModelConfig(
+        base_url=spec.base_url_or_env() or "", model=spec.model, api_key=spec.api_key, timeout_s=spec.timeout_s,
+        max_retries=spec.max_retries, max_concurrency=spec.max_concurrency,
+        structured_outputs=spec.structured_outputs,
+    ))
