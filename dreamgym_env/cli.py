@@ -161,6 +161,39 @@ def _curriculum(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from dreamgym_env.data.importers import ImportConfig, import_to_file
+    from dreamgym_env.error import DreamGymError
+
+    console = Console()
+    cfg = ImportConfig(domain=args.domain, max_episodes=args.max, split=args.split,
+                       max_observation_chars=args.max_chars, drop_unobserved_final=args.drop_unobserved_final)
+    t0 = time.perf_counter()
+    try:
+        report = import_to_file(args.format, args.path, args.out, cfg)
+    except DreamGymError as e:
+        console.print(f"[red]error:[/red] {e}")
+        return 1
+    table = Table(title=f"dreamgym import {args.format} -> {args.domain}", show_header=False)
+    for name, value in (("records read", report.records), ("episodes imported", report.episodes),
+                        ("transitions written", report.transitions),
+                        ("episodes without a final observation", report.unobserved_final)):
+        table.add_row(name, str(value))
+    for reason, n in sorted(report.skipped.items()):
+        table.add_row(f"[yellow]skipped: {reason}[/yellow]", str(n))
+    console.print(table)
+    for reason, examples in sorted(report.examples.items()):
+        for ex in examples:
+            console.print(f"  [yellow]{reason}[/yellow] {escape(ex)}", highlight=False)
+    console.print(f"wrote {report.transitions} transitions to {escape(str(args.out))} in "
+                  f"{time.perf_counter() - t0:.1f} s", highlight=False)
+    return 0 if report.transitions else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Returns the argument parser."""
     p = argparse.ArgumentParser(prog="dreamgym", description="DreamGym environments for agent RL.")
@@ -212,6 +245,20 @@ def build_parser() -> argparse.ArgumentParser:
                    "$DREAMGYM_BASE_URL, else in-process)")
     k.add_argument("--model", default=None, help="model name (for evolve)")
     k.set_defaults(fn=_curriculum)
+
+    m = sub.add_parser("import", help="import a public trajectory set (AgentTraj-L/AgentInstruct, ETO, NNetNav) "
+                       "into a transitions .jsonl")
+    m.add_argument("format", help="agenttraj, agentinstruct, eto or nnetnav")
+    m.add_argument("path", help=".json/.jsonl file, folder, saved dataset folder or Hugging Face dataset id")
+    m.add_argument("--domain", required=True, help="target domain; other environments' records are skipped")
+    m.add_argument("--out", required=True, help="output transitions .jsonl")
+    m.add_argument("--max", type=int, default=None, help="import at most this many episodes")
+    m.add_argument("--split", default=None, help="Hugging Face split (default: the one named like the domain)")
+    m.add_argument("--max-chars", type=int, default=None,
+                   help="longest observation kept (default: the domain's bound); longer episodes are skipped")
+    m.add_argument("--drop-unobserved-final", action="store_true",
+                   help="drop a last action that has no observation after it (kept by default, with next_state '')")
+    m.set_defaults(fn=_import)
     return p
 
 

@@ -11,7 +11,7 @@ import functools
 import importlib
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -41,6 +41,55 @@ class TaskCheck:
     task: Task | None
     reason: str | None = None
     detail: str = ""
+
+
+@dataclass(frozen=True)
+class ImportedObservation:
+    """One observation from a public trajectory set, after the domain's cleanup.
+
+    Attributes:
+        text: The observation in the domain's own format (what the environment would show).
+        instruction: The task instruction when the observation states it, else ``None``.
+        meta: Facts split off the text, e.g. ``{"admissible_actions": [...]}``.
+    """
+
+    text: str
+    instruction: str | None = None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+class ImportHooks:
+    """A domain's cleanup of public trajectory sets (used by :mod:`dreamgym_env.data.importers`).
+
+    The importers parse each dataset's own format (turn roles, ``Thought:``/``Action:`` markers);
+    these hooks handle what only the domain knows: how its observations look, where the task
+    instruction sits, which suffixes are not part of the observation. The defaults change nothing.
+
+    Attributes:
+        aliases: Names by which datasets tag this domain's records (e.g. the ``alfworld`` in
+            ``item_id="alfworld_12"``); the domain's own name always counts.
+    """
+
+    aliases: tuple[str, ...] = ()
+
+    def check_episode(self, first_observation: str) -> str | None:
+        """Returns ``None`` when the episode looks like this domain's, else why not."""
+        return None
+
+    def clean_observation(self, text: str) -> ImportedObservation:
+        """Returns the observation in the domain's format, with facts split off into ``meta``."""
+        return ImportedObservation(text)
+
+    def clean_action(self, action: str) -> str:
+        """Returns the action in the domain's grammar (e.g. normalised case)."""
+        return action
+
+    def final_observation(self, state: str, action: str) -> str | None:
+        """Returns the observation after an episode's last action when the rules fix it (else ``None``).
+
+        Datasets often end with the agent's last action and no observation after it.
+        """
+        return None
 
 
 class Policy(Protocol):
@@ -155,6 +204,10 @@ class Domain:
     def make_policy(self, name: str, seed: int | None = None) -> Policy:
         """Returns a scripted policy by name (``"expert"``, ``"noisy"``, ``"random"``) for data collection."""
         raise NotImplementedError(f"domain {self.name!r} has no scripted policies")
+
+    def import_hooks(self) -> ImportHooks:
+        """Returns the domain's cleanup for imported public trajectories (default: no-op hooks)."""
+        return ImportHooks()
 
     def _data_file(self, filename: str) -> Path:
         if self.data_dir is None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dreamgym_env.domain import Domain, Outcome, Policy, TaskCheck
+from dreamgym_env.domain import Domain, ImportHooks, Outcome, Policy, TaskCheck
 from dreamgym_env.error import InvalidConfigError
 from dreamgym_env.grammar import match_any
 from dreamgym_env.types import Task, Transition, stable_id
@@ -378,6 +378,12 @@ class ALFWorldDomain(Domain):
                 "room_type": parent.meta.get("room_type"), "generated_from": parent.task_id}
         return TaskCheck(Task(task_id=f"alfworld-gen-{stable_id(self.name, text, parent.task_id)}", domain=self.name,
                               instruction=text, initial_observation=obs, meta=meta))
+
+    def import_hooks(self) -> ImportHooks:
+        """Cleanup for imported public trajectories (see ``importing.py``)."""
+        from .importing import ALFWorldImportHooks
+
+        return ALFWorldImportHooks()
 
     def make_policy(self, name: str, seed: int | None = None) -> Policy:
         """Returns ``"expert"``, ``"noisy"`` or ``"random"`` (they act on ``ALFWorld-Real-v0``'s info)."""

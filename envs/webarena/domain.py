@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from dreamgym_env.domain import Domain, Outcome, Policy, TaskCheck
+from dreamgym_env.domain import Domain, ImportHooks, Outcome, Policy, TaskCheck
 from dreamgym_env.types import Task, Transition, stable_id
 
 #: WebArena's action grammar (``id`` actions take the element id in brackets).
@@ -115,6 +115,12 @@ class WebArenaDomain(Domain):
     def admissible_actions(self, task: Task, history: Sequence[Transition], state: str) -> list[str] | None:
         ids = sorted(set(_ID.findall(state)), key=int)
         return [f"click [{i}]" for i in ids] + ["go_back", "scroll [down]", "scroll [up]", "stop [answer]"]
+
+    def import_hooks(self) -> ImportHooks:
+        """Cleanup for imported public trajectories (see ``importing.py``)."""
+        from .importing import WebArenaImportHooks
+
+        return WebArenaImportHooks()
 
     def make_policy(self, name: str, seed: int | None = None) -> Policy:
         """``expert`` (the task's scripted solution), ``noisy`` (expert with 30% mistakes) or ``random``."""

@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from dreamgym_env.domain import Domain, Outcome, Policy, TaskCheck
+from dreamgym_env.domain import Domain, ImportHooks, Outcome, Policy, TaskCheck
 from dreamgym_env.error import InvalidConfigError
 from dreamgym_env.types import Task, Transition, stable_id
 
@@ -162,6 +162,12 @@ class WebShopDomain(Domain):
         meta = {"split": "train", "goal": goal, "generated_from": parent.task_id}
         return TaskCheck(Task(task_id=goal["goal_id"], domain=self.name, instruction=text,
                               initial_observation=self.initial_observation_for(text), meta=meta))
+
+    def import_hooks(self) -> ImportHooks:
+        """Cleanup for imported public trajectories (see ``importing.py``)."""
+        from .importing import WebShopImportHooks
+
+        return WebShopImportHooks()
 
     def make_policy(self, name: str, seed: int | None = None) -> Policy:
         """Returns ``"expert"``, ``"noisy"`` or ``"random"`` (see :mod:`.policies`)."""
