@@ -1,4 +1,4 @@
-"""The ``dreamgym`` command line: ``demo``, ``serve``, ``collect``, ``envs``, ``curriculum``."""
+"""The ``dreamgym`` command line: ``demo``, ``serve``, ``collect``, ``envs``, ``curriculum``, ``import``, ``train``, ``eval``."""
 
 from __future__ import annotations
 
@@ -194,6 +194,71 @@ def _import(args: argparse.Namespace) -> int:
     return 0 if report.transitions else 1
 
 
+def _train(args: argparse.Namespace) -> int:
+    import json
+
+    from dreamgym_env.training.scratch import ScratchConfig
+    from dreamgym_env.training.sft import TrainConfig, train
+
+    cfg = TrainConfig(
+        domain=args.domain, data=tuple(args.data), out=args.out, base=args.base, lora=args.lora,
+        lora_rank=args.lora_rank, epochs=args.epochs, max_steps=args.max_steps, batch_size=args.batch_size,
+        grad_accum=args.grad_accum, learning_rate=args.lr, max_length=args.max_length,
+        retrieval_k=args.retrieval_k, history_window=args.history_window, reasoning=not args.no_reasoning,
+        scratch=ScratchConfig(hidden_size=args.hidden, layers=args.layers, heads=args.heads,
+                              intermediate_size=args.intermediate, vocab_size=args.vocab),
+        save_steps=args.save_steps, threads=args.threads, seed=args.seed, max_examples=args.max_examples,
+    )
+    report = train(cfg)
+    report.pop("loss_curve", None)
+    print(json.dumps(report, indent=1))
+    print(f"model: {Path(args.out) / 'model'}  (serve it: dreamgym serve --model {Path(args.out) / 'model'})")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    import os
+    import platform
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from dreamgym_env.domain import get_domain
+    from dreamgym_env.evaluation import fidelity as fid
+    from dreamgym_env.replay.buffer import seeded_replay
+    from dreamgym_env.types import load_transitions
+
+    domain = get_domain(args.domain)
+    cfg = fid.FidelityConfig(domain=domain.name, limit=args.limit or None, seed=args.seed, batch=args.batch)
+    items = fid.load_items(domain, load_transitions(args.data), cfg)
+    replay = seeded_replay(domain.name, domain.seed_transitions(), domain.seed_data_files())
+    results = []
+    for entry in args.model or ["nn=nn"]:
+        label, _, spec = entry.partition("=")
+        pred = fid.make_predictor(label, spec or label, domain, replay, api_key=args.api_key)
+        results.append(fid.evaluate(domain, items, pred, cfg))
+        if args.judge_base_url:
+            from dreamgym_env.evaluation.judge import JudgeConfig, judge
+
+            results[-1]["judge"] = judge(JudgeConfig(args.judge_base_url, args.judge_model, args.api_key),
+                                         domain, items[: args.judge_items], pred)
+    table = Table(title=f"fidelity on {len(items)} held-out {domain.name} transitions (%, env view)")
+    for h in ["predictor", *(h for _, h in fid.COLUMNS), "fallback", "items/s"]:
+        table.add_column(h)
+    for row in fid.table_rows(results):
+        table.add_row(*row)
+    Console().print(table)
+    meta = {"domain": domain.name, "data": args.data, "config": fid.config_dict(cfg), "machine": platform.processor()
+            or platform.machine(), "cpus": os.cpu_count(), "command": " ".join(sys.argv)}
+    if args.json:
+        fid.write_results(results, args.json, meta)
+    if args.markdown:
+        Path(args.markdown).write_text(fid.markdown_table(results) + "\n")
+    if args.plot:
+        fid.plot(results, args.plot, f"{domain.name}: fidelity vs the real engine ({len(items)} held-out steps)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Returns the argument parser."""
     p = argparse.ArgumentParser(prog="dreamgym", description="DreamGym environments for agent RL.")
@@ -259,6 +324,52 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--drop-unobserved-final", action="store_true",
                    help="drop a last action that has no observation after it (kept by default, with next_state '')")
     m.set_defaults(fn=_import)
+
+    t = sub.add_parser("train", help="fine-tune (or train from scratch) an experience model on real transitions")
+    t.add_argument("--domain", required=True)
+    t.add_argument("--data", nargs="+", required=True, help="transition .jsonl files (real, with reasoning)")
+    t.add_argument("--out", required=True, help="output folder (model/, checkpoints/, report.json)")
+    t.add_argument("--base", default="scratch", help="scratch, smollm2, a local HF folder or a hub id")
+    t.add_argument("--lora", action="store_true", help="train LoRA adapters (merged into the saved model)")
+    t.add_argument("--lora-rank", type=int, default=16)
+    t.add_argument("--epochs", type=float, default=2.0)
+    t.add_argument("--max-steps", type=int, default=-1)
+    t.add_argument("--batch-size", type=int, default=8)
+    t.add_argument("--grad-accum", type=int, default=1)
+    t.add_argument("--lr", type=float, default=2e-3)
+    t.add_argument("--max-length", type=int, default=1536, help="longer examples are skipped (counted)")
+    t.add_argument("--max-examples", type=int, default=None)
+    t.add_argument("--retrieval-k", type=int, default=3, help="0 = no-retrieval ablation")
+    t.add_argument("--history-window", type=int, default=6, help="0 = no-history ablation")
+    t.add_argument("--no-reasoning", action="store_true", help="no <think> target (ablation)")
+    t.add_argument("--hidden", type=int, default=192, help="scratch model width")
+    t.add_argument("--layers", type=int, default=4, help="scratch model depth")
+    t.add_argument("--heads", type=int, default=6)
+    t.add_argument("--intermediate", type=int, default=512)
+    t.add_argument("--vocab", type=int, default=4096, help="scratch tokenizer vocabulary")
+    t.add_argument("--save-steps", type=int, default=100)
+    t.add_argument("--threads", type=int, default=None)
+    t.add_argument("--seed", type=int, default=0)
+    t.set_defaults(fn=_train)
+
+    v = sub.add_parser("eval", help="evaluate experience models")
+    vsub = v.add_subparsers(dest="what", required=True)
+    f = vsub.add_parser("fidelity", help="compare predictions with the real engine on held-out transitions")
+    f.add_argument("--domain", required=True)
+    f.add_argument("--data", required=True, help="held-out real transitions .jsonl (e.g. collected on split test)")
+    f.add_argument("--model", action="append", metavar="LABEL=SPEC",
+                   help="repeatable; SPEC: nn, smollm2, default-DOMAIN, a model folder, or http://HOST:PORT/v1#NAME")
+    f.add_argument("--limit", type=int, default=200, help="held-out steps sampled (0 = all)")
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--batch", type=int, default=16)
+    f.add_argument("--api-key", default=None)
+    f.add_argument("--judge-base-url", default=None, help="OpenAI-compatible judge endpoint (optional)")
+    f.add_argument("--judge-model", default=None)
+    f.add_argument("--judge-items", type=int, default=50)
+    f.add_argument("--json", default=None)
+    f.add_argument("--markdown", default=None)
+    f.add_argument("--plot", default=None, help="PNG")
+    f.set_defaults(fn=_eval)
     return p
 
 

@@ -76,11 +76,12 @@ class EnvConfig:
         """Returns each setting's help text."""
         return {f.name: f.metadata.get("help", "") for f in fields(EnvConfig)}
 
-    def model_spec(self) -> ModelSpec:
-        """The experience-model part of the config."""
+    def model_spec(self, domain: str | None = None) -> ModelSpec:
+        """The experience-model part of the config (``domain`` picks its trained default in-process)."""
         return ModelSpec(backend=self.backend, base_url=self.base_url, model=self.model, api_key=self.api_key,
                          timeout_s=self.timeout_s, max_retries=self.max_retries,
-                         structured_outputs=self.structured_outputs, max_concurrency=self.max_concurrency)
+                         structured_outputs=self.structured_outputs, max_concurrency=self.max_concurrency,
+                         domain=domain)
 
     def prompt_config(self, max_observation_chars: int) -> PromptConfig:
         """The prompt part of the config."""

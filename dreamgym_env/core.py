@@ -143,7 +143,7 @@ class DreamGymEnv(gym.Env[str, str]):
     # ----- lazily built heavy parts (make + reset stay fast) ------------------------------------
     def _get_model(self) -> ExperienceModel:
         if self._model is None:
-            self._model = make_experience_model(self.config.model_spec())
+            self._model = make_experience_model(self.config.model_spec(self.domain.name))
         return self._model
 
     def _get_replay(self) -> ReplayBuffer | None:

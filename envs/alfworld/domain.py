@@ -27,6 +27,7 @@ NOTHING_HAPPENS = "Nothing happens."
 DATA_DIR = Path(__file__).parent / "data"
 
 _ENTITY = r"[a-z]+ \d+"
+_ENTITY_RE = re.compile(rf"\b({_ENTITY})\b")
 #: The command grammar of ALFWorld, both dialects: datasets' ``put O in/on R`` and 0.4's ``move O to R``.
 ACTION_PATTERNS = tuple(
     re.compile(p)
@@ -117,7 +118,7 @@ def _alfred_classes() -> dict[str, Any]:
     from .alfred import load_facts
 
     facts = load_facts()
-    low = lambda xs: frozenset(x.lower() for x in xs)  # noqa: E731
+    low = lambda xs: frozenset(x.lower() for x in xs)
     return {"objects": low(facts.pickupable), "receptacles": low(facts.can_contain),
             "contains": {r.lower(): low(o) for r, o in facts.can_contain.items()},
             "cleanable": low(facts.properties.get("Cleanable", ())),
@@ -204,6 +205,17 @@ class ALFWorldDomain(Domain):
         if match_any(action, ACTION_PATTERNS):
             return None
         return "not an ALFWorld command (e.g. 'go to countertop 1', 'take mug 1 from countertop 1')"
+
+    def reveals_hidden(self, transition: Transition, history: Sequence[Transition]) -> bool:
+        """True when the next state names an object/receptacle the prompt's context never named.
+
+        The context is what the env's prompt shows: the action, the current state and the last six
+        steps. Contents seen for the first time (arriving at a countertop, opening a drawer) are
+        hidden facts of the layout, not predictable from the prompt.
+        """
+        context = " ".join([transition.state, transition.action]
+                           + [f"{h.action} {h.next_state}" for h in history[-6:]])
+        return bool(set(_ENTITY_RE.findall(transition.next_state)) - set(_ENTITY_RE.findall(context)))
 
     def invalid_action_observation(self, state: str) -> str:
         return NOTHING_HAPPENS

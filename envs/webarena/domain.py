@@ -30,6 +30,7 @@ ACTION_PATTERNS = tuple(
 )
 _EDITABLE = frozenset({"textbox", "searchbox", "combobox", "spinbutton"})
 _ID = re.compile(r"^\s*\[(\d+)\] ", re.MULTILINE)
+_ELEMENT = re.compile(r"^\s*\[\d+\] (\S+) '([^'\n]*)'", re.MULTILINE)
 _ACTION_EDITABLE = frozenset({"textbox", "searchbox", "combobox", "spinbutton"})
 _ID = re.compile(r"^(?:click|hover|type) \[(\d+)\]")
 
@@ -93,6 +94,11 @@ class WebArenaDomain(Domain):
 
     def system_prompt(self) -> str:
         return SYSTEM_PROMPT
+
+    def state_elements(self, state: str) -> frozenset[str] | None:
+        """The accessibility tree's elements as ``role 'name'`` (ids left out: they are page-specific)."""
+        found = _ELEMENT.findall(state)
+        return frozenset(f"{role} '{name}'" for role, name in found) if found else None
 
     def check_action(self, action: str, state: str) -> str | None:
         from .actions import ActionParsingError, parse_action

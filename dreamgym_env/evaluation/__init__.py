@@ -1,0 +1,1 @@
+"""Evaluation of experience models (fidelity against the real engines)."""

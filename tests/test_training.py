@@ -1,0 +1,179 @@
+"""SFT data and training: examples match the env's prompts, loss only on the reply, resume, LoRA, bad input."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from dreamgym_env.domain import get_domain
+from dreamgym_env.error import InvalidConfigError, ModelLoadError
+from dreamgym_env.model.prompt import PromptConfig, build_messages, format_target
+from dreamgym_env.training.examples import BuildReport, ExampleConfig, build_examples, episodes_of
+from dreamgym_env.types import Transition
+
+pytest.importorskip("trl")
+
+DOMAIN = get_domain("alfworld")
+TINY = {"vocab_size": 400, "hidden_size": 32, "layers": 1, "heads": 2, "intermediate_size": 64, "max_positions": 2048}
+
+
+def _seeds(n: int = 60) -> list[Transition]:
+    return list(DOMAIN.seed_transitions()[:n])
+
+
+def test_examples_are_the_env_prompt_with_history_and_target():
+    trs = _seeds(40)
+    examples, report = build_examples(trs, DOMAIN.system_prompt(), ExampleConfig(domain="alfworld", retrieval_k=0))
+    assert report.kept == len(examples) == 40 and not report.skipped
+    by_uid = {t.uid: t for t in trs}
+    eps = {e[0].episode_id: e for e in episodes_of(trs)}
+    for ex in examples:
+        t = by_uid[ex["meta"]["uid"]]
+        history = [h for h in eps[t.episode_id] if h.step < t.step]
+        assert ex["prompt"] == build_messages(DOMAIN.system_prompt(), t.instruction, history, [], t.state, t.action)
+        assert ex["completion"] == [{"role": "assistant",
+                                     "content": format_target(t.reasoning, t.next_state, t.reward, t.done)}]
+
+
+def test_neighbours_come_from_the_index_and_exclude_the_same_task(embedder):
+    from dreamgym_env.replay.buffer import open_replay
+
+    seeds = list(DOMAIN.seed_transitions())
+    replay = open_replay(None, embedder)
+    replay.add(seeds)
+    trs = seeds[:30]
+    cfg = ExampleConfig(domain="alfworld", retrieval_k=3, exclude="task")
+    examples, _ = build_examples(trs, DOMAIN.system_prompt(), cfg, replay)
+    task_of = {t.uid: t.task_id for t in seeds}
+    for ex in examples:
+        user = ex["prompt"][1]["content"]
+        assert "Similar transitions from the real environment:" in user
+        assert user.count("Example ") == 3
+    # With exclusion "none" a transition retrieves itself first (its own key is in the index).
+    ex_none, _ = build_examples(trs[:5], DOMAIN.system_prompt(), dataclasses.replace(cfg, exclude="none"), replay)
+    for ex in ex_none:
+        t = next(t for t in trs if t.uid == ex["meta"]["uid"])
+        assert f"<action>{t.action}</action>" in ex["prompt"][1]["content"].split("Current state:")[0]
+    assert all(task_of[ex["meta"]["uid"]] for ex in examples)
+
+
+def test_bad_records_are_skipped_with_reasons():
+    good = _seeds(3)
+    bad = [
+        dataclasses.replace(good[0], uid="a", domain="webshop"),
+        dataclasses.replace(good[0], uid="b", reasoning=""),
+        dataclasses.replace(good[0], uid="c", next_state=""),
+        dataclasses.replace(good[0], uid="d", state="x" * 50_000),
+        dataclasses.replace(good[0], uid="e", meta={"reasoning_source": "agent"}),
+    ]
+    cfg = ExampleConfig(domain="alfworld", retrieval_k=0, max_prompt_chars=6000)  # states are clipped to 8000 chars
+    examples, report = build_examples(good + bad, DOMAIN.system_prompt(), cfg)
+    assert report.read == 8 and report.kept == len(examples) == 3
+    assert report.skipped == {"domain 'webshop' is not 'alfworld'": 1, "missing reasoning": 1, "empty next_state": 1,
+                              "oversize prompt": 1, "reasoning is the agent's thought, not the environment's": 1}
+    # Without the reasoning target a missing reasoning is fine.
+    cfg = ExampleConfig(domain="alfworld", retrieval_k=0, prompt=PromptConfig(reasoning=False))
+    examples, report = build_examples(good + bad[1:2], DOMAIN.system_prompt(), cfg)
+    assert report.kept == 4 and "<think>" not in examples[0]["completion"][0]["content"]
+
+
+def test_limit_samples_before_retrieval():
+    examples, report = build_examples(_seeds(60), DOMAIN.system_prompt(), ExampleConfig(domain="alfworld", retrieval_k=0),
+                                      limit=7, seed=1)
+    assert report.kept == 7 and len({e["meta"]["uid"] for e in examples}) == 7
+
+
+def test_scratch_template_makes_the_prompt_a_prefix_of_the_example():
+    """TRL masks the loss by this prefix: the loss covers exactly the reply (and its end token)."""
+    from dreamgym_env.training.scratch import ScratchConfig, example_texts, train_tokenizer
+
+    examples, _ = build_examples(_seeds(20), DOMAIN.system_prompt(), ExampleConfig(domain="alfworld", retrieval_k=0))
+    tok = train_tokenizer(example_texts(examples), ScratchConfig(vocab_size=600))
+    for ex in examples[:5]:
+        prompt = tok.apply_chat_template(ex["prompt"], add_generation_prompt=True, tokenize=False)
+        full = tok.apply_chat_template([*ex["prompt"], *ex["completion"]], tokenize=False)
+        assert full.startswith(prompt)
+        reply = full[len(prompt):]
+        assert reply == ex["completion"][0]["content"] + tok.eos_token
+        assert DOMAIN.system_prompt()[:40] not in prompt  # the static rules live in the weights
+        ids = tok(reply, add_special_tokens=False)["input_ids"]
+        assert tok.decode(ids, skip_special_tokens=True) == ex["completion"][0]["content"]  # tags survive decoding
+
+
+def _write(path: Path, trs, extra_lines=()) -> Path:
+    with path.open("w") as f:
+        for t in trs:
+            f.write(json.dumps(t.to_dict()) + "\n")
+        for line in extra_lines:
+            f.write(line + "\n")
+    return path
+
+
+def test_train_scratch_resume_and_serveable_folder(tmp_path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from dreamgym_env.training.scratch import ScratchConfig
+    from dreamgym_env.training.sft import TrainConfig, train
+
+    data = _write(tmp_path / "d.jsonl", _seeds(24), ['{"not": "a transition"}', "{broken json"])
+    cfg = TrainConfig(domain="alfworld", data=(str(data),), out=str(tmp_path / "run"), max_steps=2, batch_size=4,
+                      save_steps=1, retrieval_k=0, scratch=ScratchConfig(**TINY), threads=1)
+    rep = train(cfg, progress=False)
+    assert rep["steps"] == 2 and rep["examples"]["kept"] == 24
+    assert sum(rep["examples"]["skipped"].values()) == 2  # the two malformed lines, counted
+    assert (tmp_path / "run" / "checkpoints" / "checkpoint-2").exists()
+    model_dir = tmp_path / "run" / "model"
+    meta = json.loads((model_dir / "dreamgym.json").read_text())
+    assert meta["retrieval_k"] == 0 and meta["prompt"]["history_window"] == 6
+    tok = AutoTokenizer.from_pretrained(str(model_dir))
+    model = AutoModelForCausalLM.from_pretrained(str(model_dir))
+    assert model.config.vocab_size == len(tok) and tok.chat_template
+    # A second run with a larger step budget resumes from checkpoint-2 (same tokenizer, no retraining).
+    rep2 = train(dataclasses.replace(cfg, max_steps=3), progress=False)
+    assert rep2["steps"] == 3
+    assert AutoTokenizer.from_pretrained(str(model_dir)).get_vocab() == tok.get_vocab()
+
+
+def test_train_lora_merges_into_a_plain_model(tmp_path):
+    from transformers import AutoModelForCausalLM
+
+    from dreamgym_env.training.scratch import ScratchConfig, example_texts, init_model, train_tokenizer
+    from dreamgym_env.training.sft import TrainConfig, train
+
+    examples, _ = build_examples(_seeds(8), DOMAIN.system_prompt(), ExampleConfig(domain="alfworld", retrieval_k=0))
+    tok = train_tokenizer(example_texts(examples), ScratchConfig(**TINY))
+    base = tmp_path / "base"
+    init_model(tok, ScratchConfig(**TINY)).save_pretrained(str(base))
+    tok.save_pretrained(str(base))
+    data = _write(tmp_path / "d.jsonl", _seeds(8))
+    rep = train(TrainConfig(domain="alfworld", data=(str(data),), out=str(tmp_path / "run"), base=str(base),
+                            lora=True, lora_rank=4, max_steps=1, batch_size=4, retrieval_k=0, threads=1),
+                progress=False)
+    assert rep["trainable_params"] < rep["params"] / 2
+    model = AutoModelForCausalLM.from_pretrained(str(tmp_path / "run" / "model"))
+    assert not any("lora" in n for n, _ in model.named_parameters())
+
+
+def test_unloadable_base_and_missing_data_raise_typed_errors(tmp_path):
+    from dreamgym_env.training.sft import TrainConfig, train
+
+    data = _write(tmp_path / "d.jsonl", _seeds(4))
+    with pytest.raises(ModelLoadError, match="nope"):
+        train(TrainConfig(domain="alfworld", data=(str(data),), out=str(tmp_path / "r"), base=str(tmp_path / "nope"),
+                          retrieval_k=0), progress=False)
+    with pytest.raises(InvalidConfigError, match="does not exist"):
+        train(TrainConfig(domain="alfworld", data=(str(tmp_path / "missing.jsonl"),), out=str(tmp_path / "r2")),
+              progress=False)
+    empty = _write(tmp_path / "e.jsonl", [dataclasses.replace(t, domain="webshop") for t in _seeds(2)])
+    with pytest.raises(InvalidConfigError, match="No usable training examples"):
+        train(TrainConfig(domain="alfworld", data=(str(empty),), out=str(tmp_path / "r3"), retrieval_k=0),
+              progress=False)
+
+
+def test_build_report_is_json():
+    r = BuildReport(read=2, kept=1)
+    r.skip("x")
+    assert json.loads(json.dumps(r.to_dict())) == {"read": 2, "kept": 1, "skipped": {"x": 1}}
