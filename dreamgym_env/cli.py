@@ -236,12 +236,14 @@ def _eval(args: argparse.Namespace) -> int:
     for entry in args.model or ["nn=nn"]:
         label, _, spec = entry.partition("=")
         pred = fid.make_predictor(label, spec or label, domain, replay, api_key=args.api_key)
-        results.append(fid.evaluate(domain, items, pred, cfg))
+        preds: list = []
+        results.append(fid.evaluate(domain, items, pred, cfg, predictions=preds))
         if args.judge_base_url:
             from dreamgym_env.evaluation.judge import JudgeConfig, judge
 
-            results[-1]["judge"] = judge(JudgeConfig(args.judge_base_url, args.judge_model, args.api_key),
-                                         domain, items[: args.judge_items], pred)
+            n = args.judge_items
+            results[-1]["judge"] = judge(JudgeConfig(args.judge_base_url, args.judge_model, args.judge_api_key),
+                                         domain, items[:n], preds[:n])
     table = Table(title=f"fidelity on {len(items)} held-out {domain.name} transitions (%, env view)")
     for h in ["predictor", *(h for _, h in fid.COLUMNS), "fallback", "items/s"]:
         table.add_column(h)
@@ -365,6 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--api-key", default=None)
     f.add_argument("--judge-base-url", default=None, help="OpenAI-compatible judge endpoint (optional)")
     f.add_argument("--judge-model", default=None)
+    f.add_argument("--judge-api-key", default=None)
     f.add_argument("--judge-items", type=int, default=50)
     f.add_argument("--json", default=None)
     f.add_argument("--markdown", default=None)

