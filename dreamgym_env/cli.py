@@ -235,9 +235,25 @@ def _eval(args: argparse.Namespace) -> int:
     results = []
     for entry in args.model or ["nn=nn"]:
         label, _, spec = entry.partition("=")
-        pred = fid.make_predictor(label, spec or label, domain, replay, api_key=args.api_key)
-        preds: list = []
-        results.append(fid.evaluate(domain, items, pred, cfg, predictions=preds))
+        spec = spec or label
+        server = None
+        if args.serve and spec != "nn" and not spec.startswith(("http://", "https://")):
+            from dreamgym_env.model.assets import resolve_model_path
+            from dreamgym_env.serving import ServerConfig, VLLMServer
+
+            # Served under its folder path, so the harness finds the folder's prompt layout (dreamgym.json).
+            folder = str(resolve_model_path("default" if spec == "smollm2" else spec).resolve())
+            server = VLLMServer(ServerConfig(model=folder, served_model_name=folder, kv_cache_gib=2)).start(600)
+            spec = f"{server.base_url}#{folder}"
+        try:
+            pred = fid.make_predictor(label, spec, domain, replay, api_key=args.api_key)
+            preds: list = []
+            results.append(fid.evaluate(domain, items, pred, cfg, predictions=preds))
+            results[-1]["served_by"] = "vllm" if server is not None or spec.startswith("http") else (
+                "none" if spec == "nn" else "transformers")
+        finally:
+            if server is not None:
+                server.stop()
         if args.judge_base_url:
             from dreamgym_env.evaluation.judge import JudgeConfig, judge
 
@@ -365,6 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--batch", type=int, default=16)
     f.add_argument("--api-key", default=None)
+    f.add_argument("--serve", action="store_true", help="serve each model folder with a vLLM server for its run")
     f.add_argument("--judge-base-url", default=None, help="OpenAI-compatible judge endpoint (optional)")
     f.add_argument("--judge-model", default=None)
     f.add_argument("--judge-api-key", default=None)

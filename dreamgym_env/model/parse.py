@@ -35,7 +35,7 @@ def reply_regex(binary_reward: bool, reasoning: bool = True, max_think_chars: in
     return ReplyFormat(reasoning, binary_reward, max_think_chars).regex()
 
 
-_TAG_RE = re.compile(r"<(/?)(%s)>" % "|".join(_TAGS), re.IGNORECASE)
+_TAG_RE = re.compile(r"<(/?)({})>".format("|".join(_TAGS)), re.IGNORECASE)
 
 
 class _Tags:

@@ -205,13 +205,14 @@ def train(config: TrainConfig, progress: bool = True) -> dict[str, Any]:
 
         peft_config = LoraConfig(r=config.lora_rank, lora_alpha=2 * config.lora_rank, lora_dropout=0.0,
                                  target_modules="all-linear", task_type="CAUSAL_LM")
+    gpu = torch.cuda.is_available()  # the 3B-8B recipe: same code, bf16 on a GPU
     args = SFTConfig(
         output_dir=str(out / "checkpoints"), per_device_train_batch_size=config.batch_size,
         gradient_accumulation_steps=config.grad_accum, num_train_epochs=config.epochs, max_steps=config.max_steps,
         learning_rate=config.learning_rate, lr_scheduler_type="cosine", warmup_steps=0.05,
         weight_decay=0.01, logging_steps=10, save_steps=config.save_steps, save_total_limit=2,
-        report_to="none", max_length=config.max_length, completion_only_loss=True, use_cpu=True,
-        bf16=False, fp16=False, dataloader_num_workers=0, seed=config.seed, disable_tqdm=not progress,
+        report_to="none", max_length=config.max_length, completion_only_loss=True, use_cpu=not gpu,
+        bf16=gpu and torch.cuda.is_bf16_supported(), fp16=False, dataloader_num_workers=0, seed=config.seed, disable_tqdm=not progress,
         train_sampling_strategy="group_by_length", length_column_name="length", remove_unused_columns=True,
         dataset_num_proc=None,
     )
