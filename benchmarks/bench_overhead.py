@@ -41,6 +41,7 @@ from _common import (
 import dreamgym_env
 from dreamgym_env.core import shared_replay
 from dreamgym_env.domain import get_domain
+from dreamgym_env.error import DreamGymError
 from dreamgym_env.model.base import ModelReply, ModelRequest
 from dreamgym_env.model.openai_backend import OpenAIExperienceModel, OpenAIModelConfig
 from dreamgym_env.replay.embedder import get_embedder
@@ -82,11 +83,16 @@ def warm_up(env_id: str, base_url: str) -> None:
     m.close()
 
 
-def run_n(env_id: str, base_url: str, n: int, steps: int, max_new_tokens: int) -> dict[str, Any]:
-    """One N: the env pass, then the raw pass over the recorded requests."""
+def run_n(env_id: str, base_url: str, n: int, steps: int, max_new_tokens: int, timeout_s: float) -> dict[str, Any]:
+    """One N: the env pass, then the raw pass over the recorded requests.
+
+    No retries and a long timeout: a timed-out request would be re-sent and time the same work twice
+    (on 2 CPU cores one step of 64 requests takes ~14 min).
+    """
     domain = get_domain(dreamgym_env.ENV_IDS[env_id])
     fallback = domain.seed_transitions()[0].action
-    model = RecordingModel(OpenAIExperienceModel(OpenAIModelConfig(base_url=base_url, max_concurrency=max(n, 1))))
+    model = RecordingModel(OpenAIExperienceModel(OpenAIModelConfig(base_url=base_url, max_concurrency=max(n, 1),
+                                                                   timeout_s=timeout_s, max_retries=0)))
     envs = gym.make_vec(env_id, num_envs=n, experience_model=model, max_new_tokens=max_new_tokens,
                         repair_retries=0)  # one request per step on both sides: no repair round trips
     rng = random.Random(0)
@@ -130,6 +136,7 @@ def main() -> None:
     p.add_argument("--num-envs", type=int, nargs="+", default=[1, 4, 16, 64])
     p.add_argument("--steps", type=int, default=3, help="timed steps per N")
     p.add_argument("--max-new-tokens", type=int, default=64)
+    p.add_argument("--timeout-s", type=float, default=3600.0, help="per-request timeout (no retries)")
     args = p.parse_args()
     if args.quick:
         args.num_envs, args.steps, args.max_new_tokens = [1, 2], 1, 16
@@ -137,9 +144,15 @@ def main() -> None:
     with vllm_server(server_options(args)) as server:
         result["server"] = server
         warm_up(args.env, server["base_url"])
-        result["runs"] = [run_n(args.env, server["base_url"], n, args.steps, args.max_new_tokens)
-                          for n in tqdm(args.num_envs, desc="N")]
-    rows = result["runs"]
+        result["runs"] = []
+        for n in tqdm(args.num_envs, desc="N"):
+            try:
+                result["runs"].append(run_n(args.env, server["base_url"], n, args.steps, args.max_new_tokens,
+                                            args.timeout_s))
+            except DreamGymError as e:  # keep the Ns already measured; say what stopped this one
+                result["runs"].append({"N": n, "error": str(e)})
+                break
+    rows = [r for r in result["runs"] if "error" not in r]
     table = (f"{args.env}, {server.get('model')} on {server.get('version') and 'vLLM ' + server['version']}, "
              f"max_new_tokens={args.max_new_tokens}, {args.steps} steps per N:\n\n" + markdown_table(
                  ["N", "env sub-env steps/s", "raw requests/s (same prompts)", "overhead (env/raw - 1)",
@@ -148,6 +161,10 @@ def main() -> None:
                    None if r["overhead"] is None else f"{100 * r['overhead']:+.1f}%",
                    f"{r['completion_tokens_env']} / {r['completion_tokens_raw']}",
                    f"{_pc(r['prefix_hit_rate_env'])} / {_pc(r['prefix_hit_rate_raw'])}"] for r in rows]))
+
+    for r in result["runs"]:
+        if "error" in r:
+            table += f"\n\nN={r['N']} not measured: {r['error'][:300]}"
 
     def plot(path: Path) -> None:
         import matplotlib.pyplot as plt

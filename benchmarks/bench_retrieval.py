@@ -158,6 +158,20 @@ def model2vec_model():
     return model, time.perf_counter() - t0
 
 
+def model2vec_vectors(m2v, keys: list[str]) -> tuple[np.ndarray, float]:
+    """Unit model2vec embeddings of ``keys`` (cached on disk by content) and the seconds they took."""
+    h = hashlib.blake2b(("\n".join(keys)).encode(), digest_size=8).hexdigest()
+    path = _cache() / f"m2v-{len(keys)}-{h}.npy"
+    if path.exists():
+        return np.load(path), float("nan")
+    t0 = time.perf_counter()
+    mv = np.asarray(m2v.encode(keys, batch_size=4096), dtype=np.float32)
+    mv /= np.linalg.norm(mv, axis=1, keepdims=True) + 1e-12
+    enc_s = time.perf_counter() - t0
+    np.save(path, mv)
+    return mv, enc_s
+
+
 def embedder_throughput(keys: list[str], m2v, quick: bool) -> list[dict]:
     """Batched sentences/s of MiniLM (batch 64) and model2vec over the same keys."""
     from dreamgym_env.replay.embedder import get_embedder
@@ -181,8 +195,10 @@ def embedder_throughput(keys: list[str], m2v, quick: bool) -> list[dict]:
 
 
 # ----- the index ----------------------------------------------------------------------------------------
-def bench_index(vecs: np.ndarray, queries: np.ndarray, k: int, efs: list[int], m: int, ef_c: int) -> dict:
-    """Build rate, memory per transition and, per ``ef``, single-query p50/p99 and recall@k."""
+def bench_index(vecs: np.ndarray, queries: np.ndarray, k: int, efs: list[int], m: int, ef_c: int,
+                passes_n: int = 3) -> dict:
+    """Build rate, memory per transition and, per ``ef``, single-query p50/p99 (best of ``passes_n``
+    passes) and recall@k."""
     n, dim = vecs.shape
     idx = VectorIndex(dim, IndexConfig(M=m, ef_construction=ef_c, ef=efs[0], initial_capacity=n))
     t0 = time.perf_counter()
@@ -203,17 +219,28 @@ def bench_index(vecs: np.ndarray, queries: np.ndarray, k: int, efs: list[int], m
     for ef in efs:
         idx.config = IndexConfig(M=m, ef_construction=ef_c, ef=ef)
         idx.query(queries[:10], k)  # warm-up
-        lat, found = [], []
-        for q in queries:
-            t0 = time.perf_counter()
-            labels, _ = idx.query(q[None, :], k)
-            lat.append(time.perf_counter() - t0)
-            found.append(labels[0])
+        passes: list[list[float]] = []
+        cpu: list[float] = []
+        for _ in range(passes_n):
+            lat, found = [], []
+            for q in queries:
+                t0, c0 = time.perf_counter(), time.thread_time()
+                labels, _ = idx.query(q[None, :], k)  # one row: hnswlib answers it on this thread
+                cpu.append(time.thread_time() - c0)
+                lat.append(time.perf_counter() - t0)
+                found.append(labels[0])
+            passes.append(lat)
         recall = float(np.mean([len(set(f) & set(t)) / k for f, t in zip(found, truth)]))
         t0 = time.perf_counter()
         idx.query(queries, k)
         batch_qps = len(queries) / (time.perf_counter() - t0)
-        per_ef.append({"ef": ef, "p50_ms": 1e3 * pct(lat, 50), "p99_ms": 1e3 * pct(lat, 99),
+        # On a shared machine a wall-clock p99 mostly measures other processes' scheduling (one lost
+        # timeslice is ~4 ms): report the best pass's p99, the p99 over all passes, and the p99 of the
+        # query's own CPU time (thread time: what it costs on a core it has to itself).
+        per_ef.append({"ef": ef, "p50_ms": 1e3 * min(pct(x, 50) for x in passes),
+                       "p99_ms": 1e3 * min(pct(x, 99) for x in passes),
+                       "p99_all_passes_ms": 1e3 * pct([t for x in passes for t in x], 99),
+                       "cpu_p50_ms": 1e3 * pct(cpu, 50), "cpu_p99_ms": 1e3 * pct(cpu, 99),
                        f"recall_at_{k}": recall, "batched_qps": batch_qps})
     return {"n": n, "dim": dim, "M": m, "ef_construction": ef_c, "build_s": build_s, "build_per_s": n / build_s,
             "index_bytes": index_bytes, "bytes_per_transition": index_bytes / n,
@@ -238,6 +265,7 @@ def main() -> None:
     args = p.parse_args()
     if args.quick:
         args.sizes, args.embed, args.queries, args.ef, args.m2v_sizes = [400], 400, 40, [32, 64], []
+    passes = 1 if args.quick else 3
     result: dict = {"provenance": provenance(), "k": args.k, "config": vars(args)}
 
     n_real = min(max(args.sizes), args.embed)
@@ -252,7 +280,7 @@ def main() -> None:
     full = interpolate(real, max(args.sizes), seed=1) if max(args.sizes) > len(real) else real
     rows = []
     for n in args.sizes:
-        r = bench_index(full[:n], queries, args.k, args.ef, args.M, args.ef_construction)
+        r = bench_index(full[:n], queries, args.k, args.ef, args.M, args.ef_construction, passes)
         r["vectors"] = "MiniLM (real)" if n <= len(real) else f"MiniLM: {len(real):,} real + interpolated"
         rows.append(r)
     if args.quick or args.no_model2vec:
@@ -264,13 +292,11 @@ def main() -> None:
     else:
         result["model2vec"] = {"distill_s": m2v_note, "dim": 256}
         for n in args.m2v_sizes:
-            mkeys = make_keys(n + args.queries, seed=2)
-            t0 = time.perf_counter()
-            mv = np.asarray(m2v.encode(mkeys, batch_size=4096), dtype=np.float32)
-            mv /= np.linalg.norm(mv, axis=1, keepdims=True) + 1e-12
-            enc_s = time.perf_counter() - t0
-            r = bench_index(mv[args.queries:], mv[:args.queries], args.k, args.ef, args.M, args.ef_construction)
-            r["vectors"] = f"model2vec (real, {n:,} keys embedded in {enc_s:.0f} s)"
+            mv, enc_s = model2vec_vectors(m2v, make_keys(n + args.queries, seed=2))
+            r = bench_index(mv[args.queries:], mv[:args.queries], args.k, args.ef, args.M, args.ef_construction,
+                            passes)
+            r["vectors"] = f"model2vec (real, {n:,} keys)"
+            r["model2vec_embed_s"] = enc_s
             rows.append(r)
     result["indices"] = rows
     result["embedders"] = embedder_throughput(ikeys, m2v, args.quick)
@@ -278,22 +304,24 @@ def main() -> None:
     ek = f"recall_at_{args.k}"
     t1 = markdown_table(
         ["transitions", "vectors", "dim", "build s", "build /s", "bytes/transition (index)", "ef",
-         "query p50 ms", "query p99 ms", f"recall@{args.k}", "batched q/s", "exact numpy ms/query"],
+         "query p50 ms", "query p99 ms (best pass)", "p99 all passes", "CPU-time p50 / p99 ms",
+         f"recall@{args.k}", "batched q/s", "exact numpy ms/query"],
         [[r["n"], r["vectors"], r["dim"], r["build_s"], r["build_per_s"], r["bytes_per_transition"], e["ef"],
-          e["p50_ms"], e["p99_ms"], e[ek], e["batched_qps"], r["exact_ms_per_query"]]
+          e["p50_ms"], e["p99_ms"], e["p99_all_passes_ms"], f"{e['cpu_p50_ms']:.3f} / {e['cpu_p99_ms']:.3f}",
+          e[ek], e["batched_qps"], r["exact_ms_per_query"]]
          for r in rows for e in r["per_ef"]])
     t2 = markdown_table(["embedder", "dim", "sentences", "sentences/s"],
                         [[e["embedder"], e["dim"], e["sentences"], e["sentences_per_s"]] for e in result["embedders"]])
     note = "" if m2v is not None else f"\n\nmodel2vec: {result['model2vec'].get('skipped')}"
     table = f"hnswlib M={args.M}, ef_construction={args.ef_construction}, k={args.k}, " \
-            f"{args.queries} held-out queries, one query per call:\n\n{t1}\n\nEmbedders (batched):\n\n{t2}{note}"
+            f"{args.queries} held-out queries, one query per call, {passes} pass(es):\n\n{t1}\n\nEmbedders (batched):\n\n{t2}{note}"
 
     def plot(path: Path) -> None:
         import matplotlib.pyplot as plt
 
         fig, ax = plt.subplots(1, 2, figsize=(11, 4))
         for r in rows:
-            lab = f"{r['n']:,} {r['vectors'].split(' (')[0].split(':')[0]}"
+            lab = f"{r['n']:,}: {r['vectors'].split(' keys')[0]}"
             ax[0].plot([e["p99_ms"] for e in r["per_ef"]], [e[ek] for e in r["per_ef"]], "o-", label=lab)
             for e in r["per_ef"]:
                 ax[0].annotate(f"ef={e['ef']}", (e["p99_ms"], e[ek]), fontsize=7)

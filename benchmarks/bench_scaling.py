@@ -84,6 +84,32 @@ def run(env_id: str, base_url: str, mode: str, n: int, steps: int, max_new_token
             "substeps_per_s": n * steps / t_steps, "prefix_hit_rate": hit_rate(c0, c1), "rss_mb_with_workers": rss}
 
 
+def episode_hit_rate(env_id: str, base_url: str, steps: int, max_new_tokens: int) -> dict[str, Any]:
+    """vLLM's prefix-cache hit rate step by step over one episode of one env (``N=1``), from an empty cache.
+
+    Step ``t``'s prompt extends step ``t-1``'s up to the history; the retrieved examples and the current
+    state/action after it are new each step.
+    """
+    envs = gym.make_vec(env_id, num_envs=1, base_url=base_url, max_new_tokens=max_new_tokens, repair_retries=0)
+    fallback = get_domain(dreamgym_env.ENV_IDS[env_id]).seed_transitions()[0].action
+    rng = random.Random(1)
+    _, infos = envs.reset(seed=1)
+    reset_prefix_cache(base_url)
+    first = prev = prefix_cache_counters(base_url)
+    per_step, prompt_tokens = [], []
+    for _ in tqdm(range(steps), desc="episode", leave=False):
+        _, _, term, trunc, infos = envs.step(pick_actions(infos, 1, rng, fallback))
+        now = prefix_cache_counters(base_url)
+        per_step.append(hit_rate(prev, now))
+        prompt_tokens.append(int(infos["prompt_tokens"][0]))
+        prev = now
+        if term[0] or trunc[0]:
+            break
+    envs.close()
+    return {"steps": len(per_step), "hit_rate": hit_rate(first, prev), "per_step_hit_rate": per_step,
+            "prompt_tokens": prompt_tokens}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_output_args(p)
@@ -97,10 +123,12 @@ def main() -> None:
                         "embedder, ~0.7 GB)")
     p.add_argument("--steps", type=int, default=3)
     p.add_argument("--max-new-tokens", type=int, default=64)
+    p.add_argument("--episode-steps", type=int, default=8, help="steps of the N=1 prefix-cache episode (0 = skip)")
     args = p.parse_args()
     if args.quick:
         args.num_envs, args.baseline_num_envs, args.async_num_envs, args.steps, args.max_new_tokens = \
             [1, 2], [2], [2], 1, 16
+        args.episode_steps = min(args.episode_steps, 2)
     result: dict[str, Any] = {"provenance": provenance(), "env": args.env, "max_new_tokens": args.max_new_tokens}
     async_ns = args.baseline_num_envs if args.async_num_envs is None else args.async_num_envs
     plan = ([("native", n) for n in args.num_envs] + [("sync", n) for n in args.baseline_num_envs]
@@ -110,6 +138,9 @@ def main() -> None:
         warm_up(args.env, server["base_url"])
         runs = [run(args.env, server["base_url"], m, n, args.steps, args.max_new_tokens)
                 for m, n in tqdm(plan, desc="runs")]
+        if args.episode_steps > 0:
+            result["episode"] = episode_hit_rate(args.env, server["base_url"], args.episode_steps,
+                                                 args.max_new_tokens)
     result["runs"] = runs
     native = {r["N"]: r for r in runs if r["mode"] == "native"}
     base1 = native.get(1, {}).get("substeps_per_s")
@@ -122,6 +153,11 @@ def main() -> None:
              f"{args.max_new_tokens}, {args.steps} timed steps:\n\n" + markdown_table(
                  ["mode", "N", "sub-env steps/s", "s per vector step", "x native N=1", "/ native at same N",
                   "prefix-cache hit rate", "setup + warm-up s", "RSS MB (with workers)"], rows))
+    ep = result.get("episode")
+    if ep:
+        table += (f"\n\nPrefix-cache hit rate over one episode (N=1, {ep['steps']} steps, from an empty cache): "
+                  f"{_pc(ep['hit_rate'])}; per step: {', '.join(_pc(x) for x in ep['per_step_hit_rate'])}; "
+                  f"prompt tokens per step: {ep['prompt_tokens']}.")
 
     def plot(path: Path) -> None:
         import matplotlib.pyplot as plt
@@ -140,6 +176,10 @@ def main() -> None:
         fig.savefig(path, dpi=110)
 
     finish(result, table, args.json, None if args.no_plot else plot)
+
+
+def _pc(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.0f}%"
 
 
 if __name__ == "__main__":
