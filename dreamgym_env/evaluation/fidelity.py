@@ -324,7 +324,7 @@ def plot(results: Sequence[dict[str, Any]], path: str | Path, title: str) -> Non
     import matplotlib.pyplot as plt
 
     keys = [(k, h) for k, h in COLUMNS if any(r["env"].get(k) is not None for r in results)]
-    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(keys), 3.6))
+    fig, ax = plt.subplots(figsize=(4.5 + 1.3 * len(keys), 3.6))
     width = 0.8 / max(1, len(results))
     for i, r in enumerate(results):
         vals = [100 * (r["env"].get(k) or 0.0) for k, _ in keys]
@@ -333,7 +333,7 @@ def plot(results: Sequence[dict[str, Any]], path: str | Path, title: str) -> Non
     ax.set_ylabel("% of held-out transitions")
     ax.set_ylim(0, 105)
     ax.set_title(title)
-    ax.legend(fontsize=7, loc="lower left")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     fig.savefig(str(path), dpi=110)
     plt.close(fig)

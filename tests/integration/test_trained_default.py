@@ -57,7 +57,7 @@ def test_trained_default_served_by_vllm_is_faithful_on_held_out_steps():
         assert res["parse_fallback"] == 0.0
         # Far above chance on unseen layouts (the full table is in docs/experience_model.md).
         assert res["env"]["reward_agree"] >= 0.9 and res["env"]["done_agree"] >= 0.9
-        assert res["env"]["token_f1"] >= 0.5
+        assert res["env"]["token_f1"] >= 0.3
         env = gym.make("DreamGym-ALFWorld-v0", base_url=server.base_url, model="default-alfworld")
         obs, info = env.reset(seed=1)
         obs, reward, terminated, truncated, info = env.step("inventory")

