@@ -176,7 +176,7 @@ def main() -> None:
         ax.set_xscale("log", base=2)
         ax.set_xlabel("N (concurrent envs / requests)")
         ax.set_ylabel("per second")
-        ax.set_title(f"{args.env}: env vs raw server throughput")
+        ax.set_title(f"{args.env}: env vs raw server throughput", fontsize=9)
         ax.legend()
         fig.tight_layout()
         fig.savefig(path, dpi=110)

@@ -170,7 +170,7 @@ def main() -> None:
         ax.set_xscale("log", base=2)
         ax.set_xlabel("N")
         ax.set_ylabel("sub-env steps/s")
-        ax.set_title(f"{args.env}: native vector env vs Gymnasium vectorizers")
+        ax.set_title(f"{args.env}: native vs Gymnasium vectorizers", fontsize=9)
         ax.legend()
         fig.tight_layout()
         fig.savefig(path, dpi=110)
