@@ -72,22 +72,21 @@ def test_full_adversarial_suite_gets_no_reward_from_the_trained_model(trained_se
 
 
 def test_rss_soak_with_retrieval_and_recording(trained_server, tmp_path):
-    """Many vector-env steps against the served trained model, retrieval and replay recording on: this
-    process's RSS sampled every 5 steps; after warm-up its growth stays small (slope reported)."""
-    psutil = pytest.importorskip("psutil")
-    proc = psutil.Process()
-    envs = gym.make_vec(ENV_ID, num_envs=8, max_episode_steps=10, base_url=trained_server.base_url,
-                        model="default-alfworld",
-                        replay_path=str(tmp_path / "soak.sqlite"), record_transitions=True)
-    envs.reset(seed=0)
-    rng = np.random.default_rng(0)
-    verbs = ["look", "inventory", "go to countertop 1", "open drawer 1", "take mug 1 from countertop 1", "x!"]
-    rss, steps, every = [], 80, 5
-    for t in range(steps):
-        envs.step([verbs[i] for i in rng.integers(0, len(verbs), 8)])
-        if t % every == every - 1:
-            rss.append(proc.memory_info().rss / 2**20)
-    envs.close()
+    """Many vector-env steps against the served trained model, retrieval and replay recording on, in a fresh
+    child process (earlier tests' memory would blur RSS): its RSS sampled every 5 steps; after warm-up the
+    growth stays small (slope reported)."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    pytest.importorskip("psutil")
+    steps, every = 80, 5
+    child = Path(__file__).with_name("soak_child.py")
+    out = subprocess.run([sys.executable, str(child), trained_server.base_url, str(tmp_path / "soak.sqlite"),
+                          str(steps), str(every)], capture_output=True, text=True, timeout=1500, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    rss = json.loads(out.stdout.strip().splitlines()[-1])["rss_mib"]
     warm = rss[4:]
     slope = float(np.polyfit(np.arange(len(warm)) * every, warm, 1)[0]) * 100  # MiB per 100 vector steps
     print(f"\nRSS soak: {steps} vector steps x 8 envs, RSS {rss[0]:.0f} -> {rss[-1]:.0f} MiB, "
