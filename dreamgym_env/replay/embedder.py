@@ -64,6 +64,11 @@ class SentenceTransformerEmbedder:
         self.batch_size = batch_size
         self._lock = threading.Lock()
 
+    def __deepcopy__(self, memo: dict[int, object]) -> SentenceTransformerEmbedder:
+        """Returns ``self``: an embedder is a read-only shared resource (wrappers that record their
+        constructor arguments deep-copy them)."""
+        return self
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Encodes texts into unit vectors."""
         if not texts:
