@@ -46,3 +46,12 @@ def test_bench_real_vs_synthetic_quick(tmp_path: Path) -> None:
     sides = {r["side"] for r in result["runs"]}
     assert sides == {"real engine", "synthetic, instant stub model"}
     assert all(r["substeps_per_s"] > 0 for r in result["runs"])
+
+
+def test_bench_sim_to_real_quick(tmp_path: Path) -> None:
+    result = run_quick("bench_sim_to_real.py", tmp_path)
+    conds = {s["condition"]: s for s in result["summary"]}
+    assert set(conds) == {"real", "untrained"}
+    real_run = next(r for r in result["runs"] if r["condition"] == "real")
+    assert real_run["train"]["steps"] >= 200 and real_run["eval_episodes"] == 8
+    assert 0.0 <= conds["real"]["mean"] <= 1.0 and conds["untrained"]["real_steps"] == 0

@@ -226,3 +226,13 @@ def test_env_turn_text_matches_the_chat_template(tiny_policy) -> None:
                                    tokenize=False, add_generation_prompt=True)
     prefix = tok.apply_chat_template(before, tokenize=False, add_generation_prompt=True)
     assert prefix + "go to desk 1" + tok.eos_token + text == full
+
+
+def test_rollout_group_runs_the_real_engine_in_turn() -> None:
+    """Any text env works; the real ALFWorld engine is stepped in turn (textworld's parser is not thread-safe)."""
+    envs = [gym.make("ALFWorld-Real-v0") for _ in range(2)]
+    trajs = rollout_group(envs, scripted, max_turns=4, seeds=[0, 0], concurrent=False)
+    assert [len(t.turns) for t in trajs] == [4, 4]
+    assert trajs[0].task_id == trajs[1].task_id  # same seed, same task
+    assert [t.action for t in trajs[0].turns] == [t.action for t in trajs[1].turns]
+    assert all(t.valid_rate == 1.0 for t in trajs)

@@ -129,9 +129,12 @@ class GroupRollout:
         envs: Text envs (``str`` actions), one per rollout; any Gymnasium env works.
         fmt: Message format.
         max_turns: Stop (truncate) after this many turns even if the env would go on.
+        concurrent: Step the envs from threads (one per active env). Turn it off for envs that are
+            not thread-safe, e.g. the real ALFWorld engine (textworld's parser).
     """
 
-    def __init__(self, envs: Sequence[gym.Env], fmt: ChatFormat | None = None, max_turns: int | None = None) -> None:
+    def __init__(self, envs: Sequence[gym.Env], fmt: ChatFormat | None = None, max_turns: int | None = None,
+                 concurrent: bool = True) -> None:
         if not envs:
             raise ValueError("GroupRollout needs at least one env")
         if max_turns is not None and max_turns < 1:
@@ -139,6 +142,7 @@ class GroupRollout:
         self.envs = list(envs)
         self.fmt = fmt or ChatFormat()
         self.max_turns = max_turns
+        self.concurrent = concurrent
         self._trajs: list[Trajectory] = []
         self._done: list[bool] = []
 
@@ -183,8 +187,8 @@ class GroupRollout:
             action = self.fmt.parse_action(replies[i])
             return i, action, replies[i], self.envs[i].step(action)
 
-        if len(order) == 1:
-            results = [play(order[0])]
+        if len(order) == 1 or not self.concurrent:
+            results = [play(i) for i in order]
         else:
             with ThreadPoolExecutor(max_workers=len(order), thread_name_prefix="dreamgym-rollout") as pool:
                 results = list(pool.map(play, order))
@@ -215,7 +219,8 @@ class GroupRollout:
 
 def rollout_group(envs: Sequence[gym.Env], policy: ChatPolicy, *, task: Any = None,
                   tasks: Sequence[Any] | None = None, seeds: Sequence[int | None] | None = None,
-                  max_turns: int | None = None, fmt: ChatFormat | None = None) -> list[Trajectory]:
+                  max_turns: int | None = None, fmt: ChatFormat | None = None,
+                  concurrent: bool = True) -> list[Trajectory]:
     """Plays one episode in each env with ``policy`` and returns the trajectories.
 
     Args:
@@ -226,11 +231,12 @@ def rollout_group(envs: Sequence[gym.Env], policy: ChatPolicy, *, task: Any = No
         seeds: One reset seed per env.
         max_turns: Stop after this many turns.
         fmt: Message format.
+        concurrent: Step the envs from threads (see :class:`GroupRollout`).
 
     Returns:
         ``len(envs)`` trajectories with per-turn messages, actions and rewards.
     """
-    group = GroupRollout(envs, fmt=fmt, max_turns=max_turns)
+    group = GroupRollout(envs, fmt=fmt, max_turns=max_turns, concurrent=concurrent)
     if tasks is None:
         tasks = [task] * len(envs)
     group.reset(tasks, seeds)

@@ -1,0 +1,324 @@
+"""Sim-to-real on ALFWorld: does a policy trained only in DreamGym work in the real engine?
+
+Same policy class and the same environment-step budget everywhere:
+
+* (a) ``real``: trained in the real engine (``ALFWorld-Real-v0``) for ``--steps`` steps;
+* (b) ``dreamgym``: trained only in ``DreamGym-ALFWorld-v0`` with the trained default experience
+  model (``default-alfworld``) served by vLLM, ``--steps`` synthetic steps, 0 real ones;
+* (b') ``dreamgym-no-retrieval``: (b) with ``retrieval_k=0``;
+* (c) ``s2r``: (b), then ``--s2r-frac`` x ``--steps`` real steps;
+* (d) ``untrained``: the initial (uniform) policy.
+
+Each is evaluated on held-out real problems (test split: unseen layouts) in the real engine, over
+``--seeds`` seeds (mean and spread).
+
+The policy is a linear softmax over goal-relative action features (``envs/alfworld/features.py``)
+trained with REINFORCE; episodes run ``--parallel`` at a time (concurrent model requests). Tasks
+are one task type (``--task-type``, default pick-and-place) so that the CPU budget buys learning.
+
+    python benchmarks/bench_sim_to_real.py --json benchmarks/results/sim_to_real.json
+    python benchmarks/bench_sim_to_real.py --quick        # real engine only, seconds
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from tqdm.auto import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import (
+    add_output_args,
+    add_server_args,
+    finish,
+    markdown_table,
+    provenance,
+    server_options,
+    vllm_server,
+)
+from dreamgym_env.envs.alfworld.features import FEATURES, EpisodeMemory, parse_goal
+
+import dreamgym_env  # noqa: F401
+from dreamgym_env.domain import get_domain
+from dreamgym_env.types import Task
+
+#: Bonus the learner gives itself the first time it holds the goal object (a subgoal), both envs alike.
+SHAPING = 0.3
+
+
+# ----- policy -------------------------------------------------------------------------------------------
+@dataclass
+class LinearPolicy:
+    """Softmax over admissible actions of ``theta . features(action)``, trained with REINFORCE."""
+
+    lr: float = 0.3
+    gamma: float = 0.95
+    theta: np.ndarray = field(default_factory=lambda: np.zeros(len(FEATURES)))
+    baseline: float = 0.0
+
+    def copy(self) -> LinearPolicy:
+        """An independent copy."""
+        return LinearPolicy(self.lr, self.gamma, self.theta.copy(), self.baseline)
+
+    def act(self, memory: EpisodeMemory, actions: Sequence[str], rng: random.Random) -> tuple[str, np.ndarray, np.ndarray]:
+        """Samples an action; returns it with its feature row and the expected feature row."""
+        phi = np.stack([memory.features(a) for a in actions])
+        logits = phi @ self.theta
+        p = np.exp(logits - logits.max())
+        p /= p.sum()
+        k = rng.choices(range(len(actions)), weights=p.tolist())[0]
+        return actions[k], phi[k], p @ phi
+
+    def update(self, grads: Sequence[np.ndarray], rewards: Sequence[float]) -> None:
+        """One REINFORCE step from an episode's score-function terms and per-step rewards."""
+        ret = 0.0
+        returns = []
+        for r in reversed(rewards):
+            ret = r + self.gamma * ret
+            returns.append(ret)
+        returns.reverse()
+        for g, G in zip(grads, returns):
+            self.theta += self.lr * (G - self.baseline) * g
+        self.baseline += 0.05 * (returns[0] - self.baseline) if returns else 0.0
+
+
+# ----- episodes -----------------------------------------------------------------------------------------
+@dataclass
+class Slot:
+    """One env and its running episode."""
+
+    env: gym.Env
+    memory: EpisodeMemory | None = None
+    actions: list[str] = field(default_factory=list)
+    grads: list[np.ndarray] = field(default_factory=list)
+    rewards: list[float] = field(default_factory=list)
+
+
+def _start(slot: Slot, task: Task) -> None:
+    obs, info = slot.env.reset(options={"task": task})
+    slot.memory = EpisodeMemory(parse_goal(task.instruction))
+    slot.actions = list(info.get("admissible_actions") or ["look"])
+    slot.grads = []
+    slot.rewards = []
+
+
+def run_episodes(env_fn: Callable[[], gym.Env], tasks: Sequence[Task], policy: LinearPolicy, *, steps: int | None,
+                 episodes: int | None, parallel: int, rng: random.Random, learn: bool, desc: str,
+                 concurrent: bool = False) -> dict[str, Any]:
+    """Plays episodes ``parallel`` at a time until ``steps`` env steps (or ``episodes`` episodes) are done.
+
+    ``concurrent`` steps the envs from threads (DreamGym: concurrent model requests). The real
+    engine is stepped in turn: textworld's parser is not thread-safe (and the GIL leaves nothing to gain).
+
+    Returns counts: steps, episodes, successes, and the per-episode success curve.
+    """
+    slots = [Slot(env_fn()) for _ in range(parallel)]
+    task_iter = iter(lambda: rng.choice(tasks), None) if episodes is None else iter(list(tasks)[:episodes])
+    done_eps: list[int] = []
+    n_steps = 0
+    started = 0
+    active: list[Slot] = []
+    for slot in slots:
+        task = next(task_iter, None)
+        if task is None:
+            break
+        _start(slot, task)
+        active.append(slot)
+        started += 1
+    total = steps if steps is not None else episodes
+    bar = tqdm(total=total, desc=desc, leave=False)
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        while active:
+            chosen = []
+            for slot in active:
+                assert slot.memory is not None
+                action, phi, expected = policy.act(slot.memory, slot.actions, rng)
+                chosen.append(action)
+                slot.grads.append(phi - expected)
+            if concurrent:
+                results = list(pool.map(lambda sa: sa[0].env.step(sa[1]), zip(active, chosen)))
+            else:
+                results = [slot.env.step(a) for slot, a in zip(active, chosen)]
+            n_steps += len(active)
+            if steps is not None:
+                bar.update(len(active))
+            still: list[Slot] = []
+            for slot, action, (obs, reward, terminated, truncated, info) in zip(active, chosen, results):
+                assert slot.memory is not None
+                had_goal_obj = slot.memory.got_goal_object
+                slot.memory.update(action, obs)
+                slot.actions = list(info.get("admissible_actions") or ["look"])
+                success = int(bool(terminated) and float(reward) > 0)
+                # Agent-side shaping, read from the observations the env returned (same rule in both envs).
+                slot.rewards.append(float(success) + SHAPING * (slot.memory.got_goal_object and not had_goal_obj))
+                if terminated or truncated:
+                    done_eps.append(success)
+                    if learn:
+                        policy.update(slot.grads, slot.rewards)
+                    if steps is None:
+                        bar.update(1)
+                    if steps is not None and n_steps >= steps:
+                        continue
+                    task = next(task_iter, None)
+                    if task is None:
+                        continue
+                    _start(slot, task)
+                    started += 1
+                still.append(slot)
+            if steps is not None and n_steps >= steps:
+                break  # unfinished episodes are dropped (no update)
+            active = still
+    bar.close()
+    for slot in slots:
+        slot.env.close()
+    return {"steps": n_steps, "episodes": len(done_eps), "successes": int(sum(done_eps)),
+            "success_rate": float(np.mean(done_eps)) if done_eps else 0.0, "curve": done_eps,
+            "seconds": round(time.perf_counter() - t0, 1)}
+
+
+# ----- the experiment -------------------------------------------------------------------------------------
+def tasks_of(split: str, task_type: str) -> list[Task]:
+    """The domain's tasks of one type in one split."""
+    return [t for t in get_domain("alfworld").tasks(split) if t.meta.get("task_type") == task_type]
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--steps", type=int, default=1200, help="env steps of training for (a) and (b)")
+    p.add_argument("--s2r-frac", type=float, default=0.1, help="real steps of (c), as a share of --steps")
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--eval-episodes", type=int, default=40, help="held-out real episodes per evaluation")
+    p.add_argument("--parallel", type=int, default=16, help="episodes played at once")
+    p.add_argument("--max-steps", type=int, default=20, help="episode step limit")
+    p.add_argument("--task-type", default="pick_and_place_simple")
+    p.add_argument("--lr", type=float, default=0.3)
+    p.add_argument("--conditions", default="real,dreamgym,dreamgym-no-retrieval,s2r,untrained")
+    add_server_args(p)
+    add_output_args(p)
+    p.set_defaults(model="default-alfworld", kv_cache_gib=2, max_model_len=2048)
+    args = p.parse_args(argv)
+    conditions = args.conditions.split(",")
+    if args.quick:
+        args.steps, args.seeds, args.eval_episodes, args.parallel = 200, 1, 8, 4
+        conditions = [c for c in conditions if not c.startswith("dreamgym") and c != "s2r"]
+    train_tasks = tasks_of("train", args.task_type)
+    test_tasks = tasks_of("test", args.task_type)
+    if not train_tasks or not test_tasks:
+        raise SystemExit(f"no {args.task_type} tasks in the train/test splits")
+    result: dict[str, Any] = {"provenance": provenance(), "config": {k: v for k, v in vars(args).items()},
+                              "train_tasks": len(train_tasks), "test_tasks": len(test_tasks), "runs": []}
+    needs_server = any(c.startswith("dreamgym") or c == "s2r" for c in conditions)
+
+    def real() -> gym.Env:
+        return gym.make("ALFWorld-Real-v0", max_episode_steps=args.max_steps)
+
+    def evaluate(policy: LinearPolicy, seed: int) -> dict[str, Any]:
+        rng = random.Random(10_000 + seed)
+        eval_tasks = [test_tasks[i % len(test_tasks)] for i in range(args.eval_episodes)]
+        return run_episodes(real, eval_tasks, policy, steps=None, episodes=len(eval_tasks), parallel=args.parallel,
+                            rng=rng, learn=False, desc="eval (real)")
+
+    def experiment(base_url: str | None, served: str | None) -> None:
+        def dream(retrieval_k: int) -> Callable[[], gym.Env]:
+            return lambda: gym.make("DreamGym-ALFWorld-v0", base_url=base_url, model=served,
+                                    retrieval_k=retrieval_k, max_episode_steps=args.max_steps)
+
+        for seed in range(args.seeds):
+            trained: dict[str, LinearPolicy] = {}
+            for cond in conditions:
+                rng = random.Random(seed)
+                pol = LinearPolicy(lr=args.lr)
+                train_info: dict[str, Any] = {}
+                if cond == "real":
+                    train_info = run_episodes(real, train_tasks, pol, steps=args.steps, episodes=None,
+                                              parallel=args.parallel, rng=rng, learn=True, desc=f"(a) real s{seed}")
+                elif cond in ("dreamgym", "dreamgym-no-retrieval"):
+                    k = 0 if cond.endswith("no-retrieval") else 3
+                    train_info = run_episodes(dream(k), train_tasks, pol, steps=args.steps, episodes=None,
+                                              parallel=args.parallel, rng=rng, learn=True, desc=f"({cond}) s{seed}",
+                                              concurrent=True)
+                elif cond == "s2r":
+                    if "dreamgym" not in trained:
+                        raise SystemExit("s2r needs the dreamgym condition before it in --conditions")
+                    pol = trained["dreamgym"].copy()
+                    train_info = run_episodes(real, train_tasks, pol, steps=int(args.steps * args.s2r_frac),
+                                              episodes=None, parallel=args.parallel, rng=rng, learn=True,
+                                              desc=f"(c) s2r s{seed}")
+                trained[cond] = pol
+                ev = evaluate(pol, seed)
+                real_steps = {"real": args.steps, "s2r": int(args.steps * args.s2r_frac)}.get(cond, 0)
+                synth_steps = args.steps if cond.startswith("dreamgym") or cond == "s2r" else 0
+                run = {"condition": cond, "seed": seed, "real_steps": real_steps, "synthetic_steps": synth_steps,
+                       "train": {k: v for k, v in train_info.items()}, "eval_success": ev["success_rate"],
+                       "eval_episodes": ev["episodes"], "theta": dict(zip(FEATURES, pol.theta.round(3).tolist()))}
+                result["runs"].append(run)
+                print(f"seed {seed} {cond:>22}: train success {train_info.get('success_rate', float('nan')):.2f} "
+                      f"({train_info.get('seconds', 0)} s) -> held-out real success {ev['success_rate']:.3f}",
+                      flush=True)
+
+    if needs_server:
+        with vllm_server(server_options(args)) as info:
+            result["server"] = info
+            experiment(info["base_url"], info.get("model"))
+    else:
+        experiment(None, None)
+
+    summary = []
+    for cond in conditions:
+        xs = [r["eval_success"] for r in result["runs"] if r["condition"] == cond]
+        summary.append({"condition": cond, "mean": float(np.mean(xs)), "std": float(np.std(xs)), "n": len(xs),
+                        "real_steps": next(r["real_steps"] for r in result["runs"] if r["condition"] == cond),
+                        "synthetic_steps": next(r["synthetic_steps"] for r in result["runs"] if r["condition"] == cond)})
+    result["summary"] = summary
+    by = {s["condition"]: s["mean"] for s in summary}
+    if "real" in by and "dreamgym" in by and by["real"] > 0:
+        result["dreamgym_over_real"] = by["dreamgym"] / by["real"]
+    table = markdown_table(["condition", "real steps", "synthetic steps", "held-out real success (mean ± sd)", "seeds"],
+                           [[s["condition"], s["real_steps"], s["synthetic_steps"],
+                             f"{s['mean']:.3f} ± {s['std']:.3f}", s["n"]] for s in summary])
+
+    def plot(path: str) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+        ax1.bar([s["condition"] for s in summary], [s["mean"] for s in summary],
+                yerr=[s["std"] for s in summary], capsize=4, color="tab:blue")
+        ax1.set_ylabel("held-out real success")
+        ax1.set_title(f"ALFWorld {args.task_type}: {args.steps} training steps")
+        ax1.tick_params(axis="x", rotation=20)
+        for cond in conditions:
+            curves = [r["train"].get("curve") for r in result["runs"] if r["condition"] == cond and r["train"]]
+            if not curves:
+                continue
+            n = min(len(c) for c in curves)
+            if n < 5:
+                continue
+            mean = np.mean([c[:n] for c in curves], axis=0)
+            w = max(1, n // 10)
+            ax2.plot(np.convolve(mean, np.ones(w) / w, mode="valid"), label=cond)
+        ax2.set_xlabel("training episode")
+        ax2.set_ylabel("training success (moving avg; in its own env)")
+        ax2.legend()
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
+
+    finish(result, table, args.json, None if args.no_plot else plot)
+    return result
+
+
+if __name__ == "__main__":
+    main()
