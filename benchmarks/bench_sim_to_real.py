@@ -105,7 +105,7 @@ class Slot:
 
 
 def _start(slot: Slot, task: Task) -> None:
-    obs, info = slot.env.reset(options={"task": task})
+    _, info = slot.env.reset(options={"task": task})
     slot.memory = EpisodeMemory(parse_goal(task.instruction))
     slot.actions = list(info.get("admissible_actions") or ["look"])
     slot.grads = []
