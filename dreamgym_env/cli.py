@@ -132,7 +132,10 @@ def _curriculum(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         report = cur.evolve(make_experience_model(EnvConfig.from_kwargs(kwargs).model_spec()))
         print(f"{len(report.accepted)}/{report.proposed} generated tasks accepted "
-              f"({report.acceptance_rate:.0%}) in {time.perf_counter() - t0:.1f} s; rejected: {dict(report.rejected)}")
+              f"({report.acceptance_rate:.0%}) in {time.perf_counter() - t0:.1f} s; rejected: {dict(report.rejected)}; "
+              f"{report.unparsed}/{report.replies} replies held no numbered list")
+        for ex in report.unparsed_examples:
+            print(f"  no list: {ex}")
         for reason, examples in report.examples.items():
             for ex in examples:
                 print(f"  {reason}: {ex}")
@@ -208,6 +211,7 @@ def _train(args: argparse.Namespace) -> int:
         scratch=ScratchConfig(hidden_size=args.hidden, layers=args.layers, heads=args.heads,
                               intermediate_size=args.intermediate, vocab_size=args.vocab),
         save_steps=args.save_steps, threads=args.threads, seed=args.seed, max_examples=args.max_examples,
+        task_generation_examples=args.task_generation_examples,
     )
     report = train(cfg)
     report.pop("loss_curve", None)
@@ -368,6 +372,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--save-steps", type=int, default=100)
     t.add_argument("--threads", type=int, default=None)
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--task-generation-examples", type=int, default=0,
+                   help="add this many curriculum task-generation/selection examples")
     t.set_defaults(fn=_train)
 
     v = sub.add_parser("eval", help="evaluate experience models")

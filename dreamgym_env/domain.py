@@ -197,6 +197,24 @@ class Domain:
             obs = self.initial_observation_for(instruction)
         return TaskCheck(self.make_task(instruction, obs))
 
+    def reference_variations(self, parent: Task, rng: random.Random, limit: int = 64) -> list[str]:
+        """Valid variations of ``parent`` that the domain can write itself (to teach the experience model
+        the curriculum's task-generation prompt).
+
+        The default takes the instructions of the other ``train`` tasks that
+        :meth:`check_generated_task` accepts as variations of ``parent``, in random order. Domains with a
+        task grammar override it to enumerate instances of their templates.
+        """
+        others = [t.instruction for t in self.tasks("train") if t.instruction != parent.instruction]
+        rng.shuffle(others)
+        out = []
+        for text in others:
+            if len(out) >= limit:
+                break
+            if self.check_generated_task(text, parent).task is not None:
+                out.append(text)
+        return out
+
     # ----- fidelity (dreamgym eval fidelity) ---------------------------------------------------
     def reveals_hidden(self, transition: Transition, history: Sequence[Transition]) -> bool:
         """Whether the real next state shows facts the prompt never did (e.g. a receptacle's contents).

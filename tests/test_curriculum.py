@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 
 import gymnasium as gym
 import pytest
@@ -176,6 +177,23 @@ def test_evolve_adds_generated_tasks_with_lineage(tmp_path) -> None:
     assert all(e.parent in saved and saved[e.parent].origin == "seed" for e in gen)
 
 
+def test_evolve_samples_anew_each_call_and_counts_replies_without_a_list(tmp_path) -> None:
+    # Two passes over the same seeds must not send the same sampling seeds (a vLLM server would
+    # then repeat the last pass's replies word for word); replies with no list are counted.
+    model = FakeModel(reply_fn=lambda r: "I cannot help with that.")
+    cur = Curriculum.open(tmp_path / "pool.json", SimDomain(5), CurriculumConfig(seeds_per_round=2, selection=False))
+    first = cur.evolve(model)
+    second = cur.evolve(model)
+    seeds = [r.seed for r in model.requests]
+    assert len(seeds) == 4 and seeds[:2] != seeds[2:]
+    assert (first.replies, first.unparsed, first.proposed) == (2, 2, 0)
+    assert second.unparsed_examples == ["'I cannot help with that.'"] * 2
+    rng_a, rng_b = FakeModel(reply_fn=lambda r: ""), FakeModel(reply_fn=lambda r: "")
+    cur.evolve(rng_a, random.Random(7))
+    cur.evolve(rng_b, random.Random(7))
+    assert [r.seed for r in rng_a.requests] == [r.seed for r in rng_b.requests]  # reproducible with an rng
+
+
 @pytest.mark.parametrize("domain_name,good,bad", [
     ("alfworld", "put two keychain on coffeetable.", {"ungrammatical": "go buy milk",
                                                        "infeasible": "put some dragon on sofa."}),
@@ -300,3 +318,32 @@ def test_curriculum_keeps_success_near_the_middle(seed: int) -> None:
     assert mid_share(cur) > mid_share(uni) + 0.2
     assert late_mean(uni) > 0.95  # uniform sampling drifts to all-solved
     assert 0.3 < late_mean(cur) < 0.9  # the curriculum keeps finding tasks at the edge
+
+
+def test_every_real_alfworld_task_is_a_valid_variation_of_itself() -> None:
+    # Regression: look-at tasks were rejected (lamps are layout objects, not room receptacles), and a
+    # clean/heat/cool task in a room without a sink/microwave/fridge was accepted.
+    domain = get_domain("alfworld")
+    tasks = domain.tasks("train") + domain.tasks("test")
+    assert all(domain.check_generated_task(t.instruction, t).task is not None for t in tasks)
+    # A feasible put-task becomes infeasible as a clean-task in a room without a sink (and only for that).
+    no_sink = [t for t in tasks if "sinkbasin" not in t.initial_observation]
+    vetoed = []
+    for parent in no_sink:
+        for text in domain.reference_variations(parent, random.Random(0), limit=200):
+            m = re.match(r"^put (?:a|some) (\w+) (in|on) (\w+)\.$", text)
+            if m:
+                check = domain.check_generated_task(f"put a clean {m[1]} {m[2]} {m[3]}.", parent)
+                if check.task is None and "cleanable" not in check.detail:
+                    vetoed.append(check.detail)
+    assert vetoed and all("no sinkbasin" in d for d in vetoed)
+
+
+@pytest.mark.parametrize("domain_name", ["alfworld", "webshop", "webarena"])
+def test_reference_variations_pass_the_domain_check(domain_name: str) -> None:
+    domain = get_domain(domain_name)
+    parent = domain.tasks("train")[3]
+    got = domain.reference_variations(parent, random.Random(0), limit=6)
+    assert got and len(got) <= 6 and parent.instruction not in got
+    assert all(domain.check_generated_task(v, parent).task is not None for v in got)
+    assert got == domain.reference_variations(parent, random.Random(0), limit=6)  # seeded

@@ -177,3 +177,58 @@ def test_build_report_is_json():
     r = BuildReport(read=2, kept=1)
     r.skip("x")
     assert json.loads(json.dumps(r.to_dict())) == {"read": 2, "kept": 1, "skipped": {"x": 1}}
+
+
+@pytest.mark.parametrize("domain_name", ["alfworld", "webshop"])
+def test_task_generation_examples_use_the_curriculum_prompts(domain_name):
+    from dreamgym_env.curriculum import CurriculumConfig
+    from dreamgym_env.curriculum.generation import (
+        generation_request,
+        parse_selection,
+        parse_variations,
+        selection_request,
+    )
+    from dreamgym_env.training.task_examples import task_generation_examples
+
+    domain = get_domain(domain_name)
+    cfg = CurriculumConfig(variations_per_seed=4)
+    examples, counts = task_generation_examples(domain, 12, cfg, seed=3)
+    assert len(examples) == 12 and counts["generation"] + counts["selection"] == 12
+    by_text: dict[str, list] = {}
+    for t in domain.tasks("train"):
+        by_text.setdefault(t.instruction, []).append(t)
+    kinds = set()
+    for ex in examples:
+        user = ex["prompt"][1]["content"]
+        same = by_text[user.split("\n", 1)[0].removeprefix("Original task: ")]
+        target = ex["completion"][0]["content"]
+        # Tasks can share an instruction across layouts: the parent is the one whose check the target passes.
+        parent = next((p for p in same if all(domain.check_generated_task(v, p).task is not None
+                                              for v in parse_variations(target) if "SELECTION" not in v)), same[0])
+        target = ex["completion"][0]["content"]
+        if "Candidates:" in user:
+            kinds.add("selection")
+            cands = parse_variations(user.split("Candidates:\n", 1)[1])
+            assert ex["prompt"] == [dict(m) for m in selection_request(domain, parent, cands, cfg).messages]
+            picked, reasoning = parse_selection(target, len(cands))
+            valid = [i for i, c in enumerate(cands) if domain.check_generated_task(c, parent).task is not None]
+            assert picked == valid and 0 < len(valid) < len(cands) and "infeasible" in reasoning
+        else:
+            kinds.add("generation")
+            assert ex["prompt"] == [dict(m) for m in generation_request(domain, parent, cfg).messages]
+            variations = parse_variations(target)
+            assert 1 <= len(variations) <= 4
+            assert all(domain.check_generated_task(v, parent).task is not None for v in variations)
+    assert kinds == {"generation", "selection"} or domain_name == "webshop"
+
+
+def test_train_mixes_in_task_generation_examples(tmp_path):
+    from dreamgym_env.training.scratch import ScratchConfig
+    from dreamgym_env.training.sft import TrainConfig, train
+
+    data = _write(tmp_path / "d.jsonl", _seeds(8), [])
+    cfg = TrainConfig(domain="alfworld", data=(str(data),), out=str(tmp_path / "run"), max_steps=1, batch_size=4,
+                      retrieval_k=0, scratch=ScratchConfig(**TINY), threads=1, task_generation_examples=6)
+    rep = train(cfg, progress=False)
+    assert rep["examples"]["kept"] == 8 + 6
+    assert sum(rep["task_generation_examples"].get(k, 0) for k in ("generation", "selection")) == 6

@@ -128,12 +128,17 @@ class Curriculum:
 
     # ----- generation ----------------------------------------------------------------------------
     def evolve(self, model: ExperienceModel, rng: random.Random | None = None) -> GenerationReport:
-        """Asks ``model`` for variations of the top ``seeds_per_round`` tasks and adds the accepted ones."""
+        """Asks ``model`` for variations of the top ``seeds_per_round`` tasks and adds the accepted ones.
+
+        ``rng`` breaks ties between equally valued seeds and seeds the model's sampling; the default
+        (fresh randomness) makes every call sample anew.
+        """
+        rng = rng or random.Random()
         with self._lock:
             seeds = [e.task for e in top_k(list(self.pool), self.config.seeds_per_round, self.pool.round,
                                            self.config, rng)]
             known = self.pool.instructions()
-        report = TaskGenerator(self.domain, model, self.config).generate(seeds, known)
+        report = TaskGenerator(self.domain, model, self.config).generate(seeds, known, rng.randrange(2**31))
         with self._lock:
             for task, parent in report.accepted:
                 self.pool.add_tasks([task], origin="generated", parent=parent)

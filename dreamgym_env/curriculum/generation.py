@@ -43,6 +43,9 @@ class GenerationReport:
         rejected: Counts of rejected candidates by reason (see :data:`REJECTION_REASONS`).
         examples: Up to three rejected candidates per reason, with the detail.
         reasoning: The selection step's ``REASONING:`` per seed id.
+        replies: Generation replies (one per seed).
+        unparsed: Generation replies that held no numbered or bulleted item (so proposed nothing).
+        unparsed_examples: Up to three such replies, cut to 200 characters.
     """
 
     accepted: list[tuple[Task, str]] = field(default_factory=list)
@@ -50,6 +53,9 @@ class GenerationReport:
     rejected: Counter = field(default_factory=Counter)
     examples: dict[str, list[str]] = field(default_factory=dict)
     reasoning: dict[str, str] = field(default_factory=dict)
+    replies: int = 0
+    unparsed: int = 0
+    unparsed_examples: list[str] = field(default_factory=list)
 
     @property
     def acceptance_rate(self) -> float:
@@ -140,17 +146,27 @@ class TaskGenerator:
         self.model = model
         self.config = config or CurriculumConfig()
 
-    def generate(self, seeds: Sequence[Task], known: set[str] | None = None) -> GenerationReport:
-        """Proposes, selects and validates variations of every seed (one batched call per stage)."""
+    def generate(self, seeds: Sequence[Task], known: set[str] | None = None, sample_seed: int = 0) -> GenerationReport:
+        """Proposes, selects and validates variations of every seed (one batched call per stage).
+
+        ``sample_seed`` seeds the sampling of request ``i`` with ``sample_seed + i``: give each pass
+        its own, or a pass with the same seeds repeats the last one's replies word for word.
+        """
         report = GenerationReport()
         known = set(known or ())
         known.update(normalise(s.instruction) for s in seeds)
         if not seeds:
             return report
-        replies = self.model.generate([generation_request(self.domain, s, self.config, i)
+        replies = self.model.generate([generation_request(self.domain, s, self.config, (sample_seed + i) % 2**31)
                                        for i, s in enumerate(seeds)])
         candidates = [parse_variations(r.text)[: self.config.variations_per_seed] for r in replies]
         report.proposed = sum(len(c) for c in candidates)
+        report.replies = len(replies)
+        for r, c in zip(replies, candidates):
+            if not c:
+                report.unparsed += 1
+                if len(report.unparsed_examples) < 3:
+                    report.unparsed_examples.append(repr(r.text[:200]))
         selected: list[list[int] | None] = [None] * len(seeds)
         todo = [i for i, c in enumerate(candidates) if c]
         if self.config.selection and todo:

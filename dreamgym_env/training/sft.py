@@ -59,6 +59,8 @@ class TrainConfig:
         threads: torch intra-op threads (``None`` = torch's default).
         seed: Seed.
         max_examples: Use at most this many examples (``None`` = all).
+        task_generation_examples: Add this many curriculum examples (task generation and selection,
+            see :mod:`~dreamgym_env.training.task_examples`) so the model also writes tasks.
     """
 
     domain: str
@@ -81,6 +83,7 @@ class TrainConfig:
     threads: int | None = None
     seed: int = 0
     max_examples: int | None = None
+    task_generation_examples: int = 0
 
     def prompt_config(self) -> PromptConfig:
         """The prompt layout this model is trained (and must be served) with."""
@@ -176,6 +179,13 @@ def train(config: TrainConfig, progress: bool = True) -> dict[str, Any]:
     report.skipped.update(rep2.skipped)
     if not examples:
         raise InvalidConfigError(f"No usable training examples in {list(config.data)}: {report.to_dict()}")
+    task_counts: dict[str, int] = {}
+    if config.task_generation_examples > 0:
+        from dreamgym_env.training.task_examples import task_generation_examples
+
+        extra, counts = task_generation_examples(domain, config.task_generation_examples, seed=config.seed)
+        examples = [*examples, *extra]
+        task_counts = dict(counts)
 
     resume = _last_checkpoint(out / "checkpoints")
     if resume is not None and (out / "base").exists():
@@ -237,6 +247,7 @@ def train(config: TrainConfig, progress: bool = True) -> dict[str, Any]:
     rep = {
         "config": {k: (v if not hasattr(v, "__dataclass_fields__") else asdict(v)) for k, v in asdict(config).items()},
         "examples": report.to_dict(),
+        "task_generation_examples": task_counts,
         "params": sum(p.numel() for p in final.parameters()),
         "trainable_params": sum(p.numel() for p in trainer.model.parameters() if p.requires_grad),
         "steps": steps, "epochs": round(epochs_done, 3), "wall_s": round(wall, 1),

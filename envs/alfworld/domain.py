@@ -78,6 +78,9 @@ _ART = re.compile(r"\b(?:a|an) ([a-z]+ \d+)")
 _OPENABLE = frozenset({"cabinet", "drawer", "fridge", "microwave", "safe", "box"})
 _APPLIANCE = {"sinkbasin": "clean", "microwave": "heat", "fridge": "cool"}
 _LAMPS = frozenset({"desklamp", "floorlamp"})
+#: The receptacle a task type's middle step needs (clean in a sink, heat in a microwave, cool in a fridge).
+_TOOLS = {"pick_clean_then_place_in_recep": "sinkbasin", "pick_heat_then_place_in_recep": "microwave",
+          "pick_cool_then_place_in_recep": "fridge"}
 _KNIVES = frozenset({"knife", "butterknife"})
 
 
@@ -383,13 +386,45 @@ class ALFWorldDomain(Domain):
         if placed and placed.count(obj) < need:
             return TaskCheck(None, "infeasible", f"the parent's layout has {placed.count(obj)} {obj}, needs {need}")
         room = parent.initial_observation.split("Your task is to:")[0]
-        if not re.search(rf"\b{re.escape(recep)} \d+", room):
+        if task_type == "look_at_obj_in_light" and placed:
+            if recep not in placed:  # lamps are objects of the layout, not receptacles of the room
+                return TaskCheck(None, "infeasible", f"no {recep} in the parent's layout")
+        elif not re.search(rf"\b{re.escape(recep)} \d+", room):
             return TaskCheck(None, "infeasible", f"no {recep} in the parent's room")
+        tool = _TOOLS.get(task_type)
+        if tool and not re.search(rf"\b{tool}[a-z]* \d+", room):  # ALFWorld also names "sinkbasinbasin 1"
+            return TaskCheck(None, "infeasible", f"no {tool} in the parent's room (needed to {task_type.split('_')[1]})")
         obs = f"{room.rstrip()}\n\nYour task is to: {text}"
         meta = {"split": "train", "task_type": task_type, "layout": parent.meta.get("layout"),
                 "room_type": parent.meta.get("room_type"), "generated_from": parent.task_id}
         return TaskCheck(Task(task_id=f"alfworld-gen-{stable_id(self.name, text, parent.task_id)}", domain=self.name,
                               instruction=text, initial_observation=obs, meta=meta))
+
+    def reference_variations(self, parent: Task, rng: random.Random, limit: int = 64) -> list[str]:
+        """Instances of the six goal templates over the parent's objects and room that
+        :meth:`check_generated_task` accepts (both phrasings; "in" four times in five, as in ALFWorld's
+        own tasks), in random order."""
+        placed = sorted({str(o[1]).lower() for o in (parent.meta.get("problem") or {}).get("objects") or ()})
+        room = parent.initial_observation.split("Your task is to:")[0]
+        receps = sorted(set(re.findall(r"\b([a-z]+) \d+", room)))
+        lamps = [o for o in placed if o in _LAMPS]
+        phrasings = [
+            "put two {o} {p} {r}.", "find two {o} and put them {p} {r}.", "put a clean {o} {p} {r}.",
+            "clean some {o} and put it {p} {r}.", "put a hot {o} {p} {r}.", "heat some {o} and put it {p} {r}.",
+            "put a cool {o} {p} {r}.", "cool some {o} and put it {p} {r}.", "put a {o} {p} {r}.",
+            "put some {o} {p} {r}."]
+        candidates = [f.format(o=o, p="in" if rng.random() < 0.8 else "on", r=r)
+                      for f in phrasings for o in placed for r in receps]
+        candidates += [f.format(o=o, r=lamp) for f in ("look at {o} under the {r}.", "examine the {o} with the {r}.")
+                       for o in placed for lamp in lamps]
+        rng.shuffle(candidates)
+        out: list[str] = []
+        for text in candidates:
+            if len(out) >= limit:
+                break
+            if text != parent.instruction and self.check_generated_task(text, parent).task is not None:
+                out.append(text)
+        return out
 
     def import_hooks(self) -> ImportHooks:
         """Cleanup for imported public trajectories (see ``importing.py``)."""
