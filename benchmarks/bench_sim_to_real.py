@@ -23,6 +23,7 @@ are one task type (``--task-type``, default pick-and-place) so that the CPU budg
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import sys
 import time
@@ -204,6 +205,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p.add_argument("--task-type", default="pick_and_place_simple")
     p.add_argument("--lr", type=float, default=0.3)
     p.add_argument("--conditions", default="real,dreamgym,dreamgym-no-retrieval,s2r,untrained")
+    p.add_argument("--temperature", type=float, default=0.0,
+                   help="sampling temperature of the experience model (0 = greedy: the most likely next state)")
     add_server_args(p)
     add_output_args(p)
     p.set_defaults(model="default-alfworld", kv_cache_gib=2, max_model_len=2048)
@@ -232,7 +235,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     def experiment(base_url: str | None, served: str | None) -> None:
         def dream(retrieval_k: int) -> Callable[[], gym.Env]:
             return lambda: gym.make("DreamGym-ALFWorld-v0", base_url=base_url, model=served,
-                                    retrieval_k=retrieval_k, max_episode_steps=args.max_steps)
+                                    retrieval_k=retrieval_k, max_episode_steps=args.max_steps,
+                                    temperature=args.temperature)
 
         for seed in range(args.seeds):
             trained: dict[str, LinearPolicy] = {}
@@ -263,6 +267,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                        "train": {k: v for k, v in train_info.items()}, "eval_success": ev["success_rate"],
                        "eval_episodes": ev["episodes"], "theta": dict(zip(FEATURES, pol.theta.round(3).tolist()))}
                 result["runs"].append(run)
+                if args.json:  # keep what was measured if the run is stopped
+                    partial = Path(args.json).with_suffix(".partial.json")
+                    partial.parent.mkdir(parents=True, exist_ok=True)
+                    partial.write_text(json.dumps(result, indent=2, default=str) + "\n")
                 print(f"seed {seed} {cond:>22}: train success {train_info.get('success_rate', float('nan')):.2f} "
                       f"({train_info.get('seconds', 0)} s) -> held-out real success {ev['success_rate']:.3f}",
                       flush=True)

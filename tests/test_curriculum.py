@@ -347,3 +347,16 @@ def test_reference_variations_pass_the_domain_check(domain_name: str) -> None:
     assert got and len(got) <= 6 and parent.instruction not in got
     assert all(domain.check_generated_task(v, parent).task is not None for v in got)
     assert got == domain.reference_variations(parent, random.Random(0), limit=6)  # seeded
+
+
+def test_webarena_rejects_statements_and_other_domains_tasks() -> None:
+    # Measured with real models: statements and ALFWorld goals passed the old one-line check.
+    domain = get_domain("webarena")
+    parent = domain.tasks("train")[0]
+    for text in ("The zip code of Frick Park is the capital of New York State.",
+                 "My way home from Pittsburgh International Airport to the Carnegie Science Center",
+                 "put some bread and put it in sinkbasin."):
+        check = domain.check_generated_task(text, parent)
+        assert check.reason == "ungrammatical" and "opens" in check.detail
+    tasks = domain.tasks("train") + domain.tasks("test")
+    assert all(domain.check_generated_task(t.instruction, t).task is not None for t in tasks)

@@ -134,13 +134,27 @@ class WebArenaDomain(Domain):
 
         return make_policy(name, seed)
 
+    def _intent_openers(self) -> frozenset[str]:
+        """First words of the shipped intents ("what", "add", "tell", ...): how an instruction or a question opens."""
+        cached = self.__dict__.get("_openers")
+        if cached is None:
+            cached = frozenset(re.sub(r"[^a-z']", "", t.instruction.split()[0].lower())
+                               for split in ("train", "test") for t in self.tasks(split) if t.instruction.split())
+            self.__dict__["_openers"] = cached
+        return cached
+
     def check_generated_task(self, instruction: str, parent: Task) -> TaskCheck:
-        """A one-line intent on the parent's site(s); feasible when it names at least one entity that
+        """A one-line intent that opens like the shipped ones (an instruction or a question) on the parent's
+        site(s); feasible when it names at least one entity that
         exists on those sites (as the shipped tasks know them) or the parent itself names none. The
         task starts on the parent's start page and has no programmatic evaluator (the model judges)."""
         text = " ".join(instruction.split())
         if not _INTENT.match(text) or len(text.split()) < 3:
             return TaskCheck(None, "ungrammatical", "not a one-line intent of at least three words")
+        first = re.sub(r"[^a-z']", "", text.split()[0].lower())
+        if first not in self._intent_openers():
+            return TaskCheck(None, "ungrammatical", f"does not open like a WebArena intent ({first!r} opens none "
+                             "of the shipped intents: an instruction or a question)")
         sites = list(parent.meta.get("sites") or ())
         known = frozenset().union(*(_site_entities().get(s, frozenset()) for s in sites)) if sites else frozenset()
         parent_entities = _entities(((parent.meta.get("config") or {}).get("instantiation_dict") or {}).values())
