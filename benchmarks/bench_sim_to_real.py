@@ -325,6 +325,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         fig.savefig(path, dpi=120)
 
     finish(result, table, args.json, None if args.no_plot else plot)
+    if args.json:
+        Path(args.json).with_suffix(".partial.json").unlink(missing_ok=True)  # the full results are written
     return result
 
 
