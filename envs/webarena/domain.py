@@ -134,14 +134,11 @@ class WebArenaDomain(Domain):
 
         return make_policy(name, seed)
 
+    @functools.cached_property
     def _intent_openers(self) -> frozenset[str]:
         """First words of the shipped intents ("what", "add", "tell", ...): how an instruction or a question opens."""
-        cached = self.__dict__.get("_openers")
-        if cached is None:
-            cached = frozenset(re.sub(r"[^a-z']", "", t.instruction.split()[0].lower())
-                               for split in ("train", "test") for t in self.tasks(split) if t.instruction.split())
-            self.__dict__["_openers"] = cached
-        return cached
+        return frozenset(re.sub(r"[^a-z']", "", t.instruction.split()[0].lower())
+                         for split in ("train", "test") for t in self.tasks(split) if t.instruction.split())
 
     def check_generated_task(self, instruction: str, parent: Task) -> TaskCheck:
         """A one-line intent that opens like the shipped ones (an instruction or a question) on the parent's
@@ -152,7 +149,7 @@ class WebArenaDomain(Domain):
         if not _INTENT.match(text) or len(text.split()) < 3:
             return TaskCheck(None, "ungrammatical", "not a one-line intent of at least three words")
         first = re.sub(r"[^a-z']", "", text.split()[0].lower())
-        if first not in self._intent_openers():
+        if first not in self._intent_openers:
             return TaskCheck(None, "ungrammatical", f"does not open like a WebArena intent ({first!r} opens none "
                              "of the shipped intents: an instruction or a question)")
         sites = list(parent.meta.get("sites") or ())
