@@ -70,6 +70,11 @@ class GenerationReport:
             ex.append(f"{text[:120]!r}" + (f": {detail}" if detail else ""))
 
 
+def numbered(items: Sequence[str]) -> str:
+    """``1. a`` / ``2. b`` lines: how candidates are shown and how variations are asked for."""
+    return "\n".join(f"{i}. {x}" for i, x in enumerate(items, 1))
+
+
 def generation_request(domain: Domain, seed: Task, config: CurriculumConfig, seed_id: int = 0) -> ModelRequest:
     """The task-generation prompt for one seed task."""
     system = GENERATION_SYSTEM.format(domain=domain.name, k=config.variations_per_seed)
@@ -80,8 +85,7 @@ def generation_request(domain: Domain, seed: Task, config: CurriculumConfig, see
 
 def selection_request(domain: Domain, seed: Task, candidates: Sequence[str], config: CurriculumConfig) -> ModelRequest:
     """The ``SELECTION: [n] / REASONING:`` prompt over numbered candidates."""
-    numbered = "\n".join(f"{i}. {c}" for i, c in enumerate(candidates, 1))
-    user = f"Original task: {seed.instruction}\n\nCandidates:\n{numbered}"
+    user = f"Original task: {seed.instruction}\n\nCandidates:\n{numbered(candidates)}"
     return ModelRequest(messages=({"role": "system", "content": SELECTION_SYSTEM.format(domain=domain.name)},
                                   {"role": "user", "content": user}),
                         max_tokens=128, temperature=0.0)

@@ -1,8 +1,9 @@
 """SFT examples that teach the experience model the curriculum's two prompts.
 
 DreamGym uses one model for transitions and for task generation. A model trained only on
-transitions does not follow the task-generation prompt (measured: the trained ALFWorld default
-answered it with transition fragments, 0 of 16 replies held a list). These examples use the exact
+transitions does not follow the task-generation prompt (measured: the first trained ALFWorld default
+answered it with transition fragments; none of its 12 replies per domain held a list,
+``benchmarks/results/curriculum_generation.json``). These examples use the exact
 prompts of :mod:`dreamgym_env.curriculum.generation`:
 
 * **generation**: a seed task -> a numbered list of valid variations, from the domain's
@@ -20,7 +21,7 @@ from collections import Counter
 from typing import Any
 
 from dreamgym_env.curriculum.config import CurriculumConfig
-from dreamgym_env.curriculum.generation import generation_request, selection_request
+from dreamgym_env.curriculum.generation import generation_request, numbered, selection_request
 from dreamgym_env.domain import Domain
 from dreamgym_env.types import Task
 
@@ -34,8 +35,7 @@ def generation_example(domain: Domain, parent: Task, config: CurriculumConfig, r
     valid = domain.reference_variations(parent, rng, limit=config.variations_per_seed)
     if not valid:
         return None
-    target = "\n".join(f"{i}. {v}" for i, v in enumerate(valid, 1))
-    return _example(generation_request(domain, parent, config).messages, target)
+    return _example(generation_request(domain, parent, config).messages, numbered(valid))
 
 
 def selection_example(domain: Domain, parent: Task, pool: list[Task], config: CurriculumConfig,

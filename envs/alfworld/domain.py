@@ -115,6 +115,16 @@ _GOAL_PATTERNS = tuple((t, re.compile(p)) for t, p in (
 ))
 
 
+def _layout_objects(task: Task) -> list[str]:
+    """The object classes (lower case, one per instance) of a task's generated layout."""
+    return [str(o[1]).lower() for o in (task.meta.get("problem") or {}).get("objects") or ()]
+
+
+def _room_text(task: Task) -> str:
+    """The room description of a task's first observation (without the task line)."""
+    return task.initial_observation.split("Your task is to:")[0]
+
+
 @functools.lru_cache(maxsize=1)
 def _alfred_classes() -> dict[str, Any]:
     """ALFRED's object/receptacle classes and properties, lower-cased (from the installed wheel's rules)."""
@@ -381,11 +391,11 @@ class ALFWorldDomain(Domain):
                     "pick_cool_then_place_in_recep": "coolable"}.get(task_type)
             if prop and obj not in classes[prop]:
                 return TaskCheck(None, "infeasible", f"a {obj} is not {prop}")
-        placed = [str(o[1]).lower() for o in (parent.meta.get("problem") or {}).get("objects") or ()]
+        placed = _layout_objects(parent)
         need = 2 if task_type == "pick_two_obj_and_place" else 1
         if placed and placed.count(obj) < need:
             return TaskCheck(None, "infeasible", f"the parent's layout has {placed.count(obj)} {obj}, needs {need}")
-        room = parent.initial_observation.split("Your task is to:")[0]
+        room = _room_text(parent)
         if task_type == "look_at_obj_in_light" and placed:
             if recep not in placed:  # lamps are objects of the layout, not receptacles of the room
                 return TaskCheck(None, "infeasible", f"no {recep} in the parent's layout")
@@ -404,8 +414,8 @@ class ALFWorldDomain(Domain):
         """Instances of the six goal templates over the parent's objects and room that
         :meth:`check_generated_task` accepts (both phrasings; "in" four times in five, as in ALFWorld's
         own tasks), in random order."""
-        placed = sorted({str(o[1]).lower() for o in (parent.meta.get("problem") or {}).get("objects") or ()})
-        room = parent.initial_observation.split("Your task is to:")[0]
+        placed = sorted(set(_layout_objects(parent)))
+        room = _room_text(parent)
         receps = sorted(set(re.findall(r"\b([a-z]+) \d+", room)))
         lamps = [o for o in placed if o in _LAMPS]
         phrasings = [
