@@ -200,19 +200,34 @@ def _import(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     import json
 
+    from dreamgym_env.error import InvalidConfigError
     from dreamgym_env.training.scratch import ScratchConfig
-    from dreamgym_env.training.sft import TrainConfig, train
+    from dreamgym_env.training.sft import TrainConfig, export_examples, train
 
+    if not args.data and not args.examples:
+        raise InvalidConfigError("dreamgym train needs --data FILE... (real transitions) or --examples FILE "
+                                 "(a --export-examples file).")
+    if args.export_examples and args.examples:
+        raise InvalidConfigError("--export-examples builds examples from --data; it cannot re-export --examples.")
+    if not args.export_examples and not args.out:
+        raise InvalidConfigError("dreamgym train needs --out DIR (or --export-examples FILE to only build examples).")
     cfg = TrainConfig(
-        domain=args.domain, data=tuple(args.data), out=args.out, base=args.base, lora=args.lora,
+        domain=args.domain, data=tuple(args.data or ()), out=args.out or "", base=args.base, lora=args.lora,
         lora_rank=args.lora_rank, epochs=args.epochs, max_steps=args.max_steps, batch_size=args.batch_size,
         grad_accum=args.grad_accum, learning_rate=args.lr, max_length=args.max_length,
         retrieval_k=args.retrieval_k, history_window=args.history_window, reasoning=not args.no_reasoning,
         scratch=ScratchConfig(hidden_size=args.hidden, layers=args.layers, heads=args.heads,
                               intermediate_size=args.intermediate, vocab_size=args.vocab),
         save_steps=args.save_steps, threads=args.threads, seed=args.seed, max_examples=args.max_examples,
-        task_generation_examples=args.task_generation_examples,
+        task_generation_examples=args.task_generation_examples, examples=args.examples,
     )
+    if args.export_examples:
+        header = export_examples(cfg, args.export_examples)
+        print(json.dumps({k: header[k] for k in ("domain", "prompt", "retrieval_k", "build",
+                                                  "task_generation_examples")}, indent=1))
+        print(f"examples: {args.export_examples}  (train on them: dreamgym train --domain {args.domain} "
+              f"--examples {args.export_examples} --out DIR)")
+        return 0
     report = train(cfg)
     report.pop("loss_curve", None)
     print(json.dumps(report, indent=1))
@@ -349,8 +364,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="fine-tune (or train from scratch) an experience model on real transitions")
     t.add_argument("--domain", required=True)
-    t.add_argument("--data", nargs="+", required=True, help="transition .jsonl files (real, with reasoning)")
-    t.add_argument("--out", required=True, help="output folder (model/, checkpoints/, report.json)")
+    t.add_argument("--data", nargs="+", default=None, help="transition .jsonl files (real, with reasoning)")
+    t.add_argument("--out", default=None, help="output folder (model/, checkpoints/, report.json)")
+    t.add_argument("--export-examples", default=None, metavar="FILE",
+                   help="only build the SFT examples (retrieval included) into FILE (.jsonl or .jsonl.gz) and exit")
+    t.add_argument("--examples", default=None, metavar="FILE",
+                   help="train on a --export-examples FILE instead of --data (e.g. on a GPU machine); its "
+                        "prompt layout and retrieval-k are used")
     t.add_argument("--base", default="scratch", help="scratch, smollm2, a local HF folder or a hub id")
     t.add_argument("--lora", action="store_true", help="train LoRA adapters (merged into the saved model)")
     t.add_argument("--lora-rank", type=int, default=16)

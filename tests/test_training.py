@@ -232,3 +232,67 @@ def test_train_mixes_in_task_generation_examples(tmp_path):
     rep = train(cfg, progress=False)
     assert rep["examples"]["kept"] == 8 + 6
     assert sum(rep["task_generation_examples"].get(k, 0) for k in ("generation", "selection")) == 6
+
+
+@pytest.mark.parametrize("name", ["ex.jsonl", "ex.jsonl.gz"])
+def test_exported_examples_train_elsewhere_with_their_own_prompt_layout(tmp_path, name):
+    from dreamgym_env.training.examples import load_examples
+    from dreamgym_env.training.scratch import ScratchConfig
+    from dreamgym_env.training.sft import TrainConfig, export_examples, prepare_examples, train
+
+    data = _write(tmp_path / "d.jsonl", _seeds(12), ["{broken json"])
+    built = TrainConfig(domain="alfworld", data=(str(data),), out="", retrieval_k=0, history_window=2,
+                        reasoning=False)
+    header = export_examples(built, tmp_path / name, progress=False)
+    assert header["build"]["kept"] == 12 and header["build"]["skipped"] == {"malformed record (JSONDecodeError)": 1}
+    head, examples = load_examples(tmp_path / name)
+    assert head["prompt"]["history_window"] == 2 and head["prompt"]["reasoning"] is False
+    again, _, _ = prepare_examples(built, progress=False)
+    assert examples == again  # the file holds exactly what a local run would train on
+    # The trainer takes the layout from the file, not from its own (default) config.
+    rep = train(TrainConfig(domain="alfworld", data=(), out=str(tmp_path / "run"), examples=str(tmp_path / name),
+                            max_steps=1, batch_size=4, scratch=ScratchConfig(**TINY), threads=1), progress=False)
+    assert rep["steps"] == 1 and rep["examples"]["kept"] == 12
+    meta = json.loads((tmp_path / "run" / "model" / "dreamgym.json").read_text())
+    assert meta["retrieval_k"] == 0 and meta["prompt"]["history_window"] == 2 and meta["prompt"]["reasoning"] is False
+
+
+def test_bad_examples_files_raise_typed_errors(tmp_path):
+    from dreamgym_env.error import DataFormatError
+    from dreamgym_env.training.examples import load_examples, save_examples
+    from dreamgym_env.training.sft import TrainConfig, train
+
+    with pytest.raises(InvalidConfigError, match="does not exist"):
+        load_examples(tmp_path / "missing.jsonl")
+    transitions = _write(tmp_path / "d.jsonl", _seeds(2))
+    with pytest.raises(DataFormatError, match="not an examples export"):
+        load_examples(transitions)  # a transitions file is not an examples file
+    bad = tmp_path / "bad.jsonl"
+    save_examples(bad, [], {"domain": "alfworld"})
+    with bad.open("a") as f:
+        f.write('{"prompt": [], "completion": []}\n')
+    with pytest.raises(DataFormatError, match=r"bad.jsonl: record 2, field 'prompt/completion'"):
+        load_examples(bad)
+    webshop = tmp_path / "ws.jsonl"
+    save_examples(webshop, [{"prompt": [{"role": "user", "content": "x"}],
+                             "completion": [{"role": "assistant", "content": "y"}]}],
+                  {"domain": "webshop", "prompt": {}, "retrieval_k": 0})
+    with pytest.raises(InvalidConfigError, match="--domain webshop"):
+        train(TrainConfig(domain="alfworld", data=(), out=str(tmp_path / "run"), examples=str(webshop)),
+              progress=False)
+
+
+def test_cli_exports_then_trains_from_the_file(tmp_path, capsys):
+    from dreamgym_env.cli import main
+
+    data = _write(tmp_path / "d.jsonl", _seeds(8))
+    ex = tmp_path / "ex.jsonl.gz"
+    assert main(["train", "--domain", "alfworld", "--data", str(data), "--retrieval-k", "0",
+                 "--export-examples", str(ex)]) == 0
+    assert "examples:" in capsys.readouterr().out and not (tmp_path / "run").exists()
+    assert main(["train", "--domain", "alfworld", "--examples", str(ex), "--out", str(tmp_path / "run"),
+                 "--max-steps", "1", "--batch-size", "4", "--hidden", "32", "--layers", "1", "--heads", "2",
+                 "--intermediate", "64", "--vocab", "400", "--threads", "1"]) == 0
+    assert (tmp_path / "run" / "model" / "model.safetensors").exists()
+    with pytest.raises(InvalidConfigError, match="--data"):
+        main(["train", "--domain", "alfworld", "--out", str(tmp_path / "x")])

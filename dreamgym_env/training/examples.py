@@ -14,9 +14,12 @@ Bad records are skipped and counted by reason (:class:`BuildReport`), never sile
 from __future__ import annotations
 
 import collections
+import gzip
+import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from dreamgym_env.model.prompt import PromptConfig, build_messages, format_target
@@ -184,3 +187,81 @@ def _neighbours(flat: Sequence[tuple[Sequence[Transition], Transition]], config:
                     break
             out.append(keep)
     return out
+
+
+#: Format tag of an exported examples file (its first line).
+EXAMPLES_FORMAT = "dreamgym-sft-examples/1"
+
+
+def save_examples(path: str | Path, examples: Sequence[dict[str, Any]], header: dict[str, Any]) -> Path:
+    """Writes built examples as JSON lines (gzip when ``path`` ends in ``.gz``), a header line first.
+
+    Building is the expensive, CPU-side part (retrieval over the replay index); an exported file lets
+    a GPU machine without the replay stack train on exactly the same examples
+    (``dreamgym train --examples FILE``).
+
+    Args:
+        path: Output file.
+        examples: What :func:`build_examples` returned (plus any curriculum examples).
+        header: How they were built: ``domain``, ``prompt`` (a :class:`PromptConfig` as a dict),
+            ``retrieval_k`` and anything else worth keeping (counts).
+
+    Returns:
+        The path written.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with _open(tmp, "wt") as f:
+        f.write(json.dumps({"format": EXAMPLES_FORMAT, **header}) + "\n")
+        for ex in examples:
+            f.write(json.dumps(ex, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def load_examples(path: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Reads a file written by :func:`save_examples`.
+
+    Returns:
+        ``(header, examples)``.
+
+    Raises:
+        InvalidConfigError: the file does not exist.
+        DataFormatError: the file is not an examples export or a line is not a valid example.
+    """
+    from dreamgym_env.error import DataFormatError, InvalidConfigError
+
+    path = Path(path)
+    if not path.exists():
+        raise InvalidConfigError(f"Examples file {path} does not exist (write one with `dreamgym train "
+                                 "--export-examples FILE`).")
+    examples = []
+    with _open(path, "rt") as f:
+        first = f.readline()
+        try:
+            header = json.loads(first or "{}")
+        except json.JSONDecodeError as e:
+            raise DataFormatError(str(path), 1, "format", f"the header line is not JSON ({e})") from e
+        if not isinstance(header, dict) or header.get("format") != EXAMPLES_FORMAT:
+            raise DataFormatError(str(path), 1, "format", f"not an examples export (expected a header line "
+                                  f"with format {EXAMPLES_FORMAT!r}; write one with --export-examples)")
+        for n, line in enumerate(f, 2):
+            if not line.strip():
+                continue
+            try:
+                ex = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DataFormatError(str(path), n, "line", f"not JSON ({e})") from e
+            if not (isinstance(ex, dict) and isinstance(ex.get("prompt"), list)
+                    and isinstance(ex.get("completion"), list) and ex["prompt"] and ex["completion"]):
+                raise DataFormatError(str(path), n, "prompt/completion", "an example needs non-empty "
+                                      "'prompt' and 'completion' message lists")
+            examples.append(ex)
+    return header, examples
+
+
+def _open(path: Path, mode: str):
+    if path.name.endswith(".gz") or path.name.endswith(".gz.tmp"):
+        return gzip.open(path, mode, encoding="utf-8")
+    return path.open(mode, encoding="utf-8")

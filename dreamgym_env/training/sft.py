@@ -61,6 +61,8 @@ class TrainConfig:
         max_examples: Use at most this many examples (``None`` = all).
         task_generation_examples: Add this many curriculum examples (task generation and selection,
             see :mod:`~dreamgym_env.training.task_examples`) so the model also writes tasks.
+        examples: Train on a prebuilt examples file (:func:`export_examples`) instead of building
+            from ``data``; its header's prompt layout and ``retrieval_k`` replace this config's.
     """
 
     domain: str
@@ -84,6 +86,7 @@ class TrainConfig:
     seed: int = 0
     max_examples: int | None = None
     task_generation_examples: int = 0
+    examples: str | None = None
 
     def prompt_config(self) -> PromptConfig:
         """The prompt layout this model is trained (and must be served) with."""
@@ -146,6 +149,80 @@ def _token_length(tok, ex: dict) -> int:
     return len(ids)
 
 
+def prepare_examples(config: TrainConfig, progress: bool = True) -> tuple[list[dict], BuildReport, dict[str, int]]:
+    """Builds the SFT examples a run trains on: one per usable transition, plus curriculum examples.
+
+    Returns:
+        ``(examples, report, task_counts)``: the examples, what happened to each record, and the
+        counts of curriculum (task generation/selection) examples added.
+    """
+    from dreamgym_env.domain import get_domain
+    from dreamgym_env.replay.buffer import seeded_replay
+
+    domain = get_domain(config.domain)
+    report = BuildReport()
+    transitions = read_transitions(config.data, report)
+    replay = None
+    if config.retrieval_k > 0:
+        replay = seeded_replay(domain.name, domain.seed_transitions(), domain.seed_data_files())
+    ex_cfg = ExampleConfig(domain=domain.name, prompt=config.prompt_config(), retrieval_k=config.retrieval_k)
+    examples, rep2 = build_examples(transitions, domain.system_prompt(), ex_cfg, replay, progress=progress,
+                                    limit=config.max_examples, seed=config.seed)
+    report.read += rep2.read
+    report.skipped.update(rep2.skipped)
+    task_counts: dict[str, int] = {}
+    if examples and config.task_generation_examples > 0:
+        from dreamgym_env.training.task_examples import task_generation_examples
+
+        extra, counts = task_generation_examples(domain, config.task_generation_examples, seed=config.seed)
+        examples = [*examples, *extra]
+        task_counts = dict(counts)
+    return examples, report, task_counts
+
+
+def export_examples(config: TrainConfig, path: str | Path, progress: bool = True) -> dict[str, Any]:
+    """Builds a run's examples (as :func:`train` would) and writes them to ``path`` without training.
+
+    The file carries the prompt layout and ``retrieval_k`` they were built with, so
+    ``dreamgym train --examples path`` on another machine (a GPU box without the replay index or
+    embedder) trains exactly what this one would have, and writes the matching ``dreamgym.json``.
+
+    Returns:
+        The file's header (counts included).
+    """
+    from dreamgym_env.training.examples import save_examples
+
+    examples, report, task_counts = prepare_examples(config, progress)
+    if not examples:
+        raise InvalidConfigError(f"No usable training examples in {list(config.data)}: {report.to_dict()}")
+    report.kept = len(examples)
+    header = {"domain": config.domain, "prompt": asdict(config.prompt_config()), "retrieval_k": config.retrieval_k,
+              "data": list(config.data), "seed": config.seed, "build": report.to_dict(),
+              "task_generation_examples": task_counts}
+    save_examples(path, examples, header)
+    return header
+
+
+def _load_prebuilt(config: TrainConfig) -> tuple[TrainConfig, list[dict], BuildReport, dict[str, int]]:
+    """Reads ``config.examples`` and returns the config with the file's prompt layout and retrieval."""
+    import dataclasses
+
+    from dreamgym_env.training.examples import load_examples
+
+    header, examples = load_examples(config.examples)
+    if header.get("domain") != config.domain:
+        raise InvalidConfigError(f"{config.examples} holds {header.get('domain')!r} examples, not "
+                                 f"{config.domain!r}: pass --domain {header.get('domain')}.")
+    if not examples:
+        raise InvalidConfigError(f"{config.examples} holds no examples.")
+    prompt = PromptConfig(**header["prompt"])
+    config = dataclasses.replace(config, history_window=prompt.history_window, reasoning=prompt.reasoning,
+                                 retrieval_k=int(header["retrieval_k"]), data=tuple(header.get("data", ())))
+    report = BuildReport(read=int(header.get("build", {}).get("read", len(examples))))
+    report.skipped.update(header.get("build", {}).get("skipped", {}))
+    return config, examples, report, dict(header.get("task_generation_examples", {}))
+
+
 def train(config: TrainConfig, progress: bool = True) -> dict[str, Any]:
     """Runs SFT and writes ``OUT/model`` (servable by vLLM and transformers) and ``OUT/report.json``.
 
@@ -159,33 +236,16 @@ def train(config: TrainConfig, progress: bool = True) -> dict[str, Any]:
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
-    from dreamgym_env.domain import get_domain
-    from dreamgym_env.replay.buffer import seeded_replay
-
     if config.threads:
         torch.set_num_threads(config.threads)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
-    domain = get_domain(config.domain)
-    report = BuildReport()
-    transitions = read_transitions(config.data, report)
-    replay = None
-    if config.retrieval_k > 0:
-        replay = seeded_replay(domain.name, domain.seed_transitions(), domain.seed_data_files())
-    ex_cfg = ExampleConfig(domain=domain.name, prompt=config.prompt_config(), retrieval_k=config.retrieval_k)
-    examples, rep2 = build_examples(transitions, domain.system_prompt(), ex_cfg, replay, progress=progress,
-                                    limit=config.max_examples, seed=config.seed)
-    report.read += rep2.read
-    report.skipped.update(rep2.skipped)
-    if not examples:
-        raise InvalidConfigError(f"No usable training examples in {list(config.data)}: {report.to_dict()}")
-    task_counts: dict[str, int] = {}
-    if config.task_generation_examples > 0:
-        from dreamgym_env.training.task_examples import task_generation_examples
-
-        extra, counts = task_generation_examples(domain, config.task_generation_examples, seed=config.seed)
-        examples = [*examples, *extra]
-        task_counts = dict(counts)
+    if config.examples:
+        config, examples, report, task_counts = _load_prebuilt(config)
+    else:
+        examples, report, task_counts = prepare_examples(config, progress)
+        if not examples:
+            raise InvalidConfigError(f"No usable training examples in {list(config.data)}: {report.to_dict()}")
 
     resume = _last_checkpoint(out / "checkpoints")
     if resume is not None and (out / "base").exists():
@@ -237,7 +297,7 @@ def train(config: TrainConfig, progress: bool = True) -> dict[str, Any]:
     model_dir = out / "model"
     final.save_pretrained(str(model_dir))
     tok.save_pretrained(str(model_dir))
-    meta = {"domain": domain.name, "prompt": asdict(config.prompt_config()), "retrieval_k": config.retrieval_k,
+    meta = {"domain": config.domain, "prompt": asdict(config.prompt_config()), "retrieval_k": config.retrieval_k,
             "base": config.base, "lora": config.lora}
     (model_dir / "dreamgym.json").write_text(json.dumps(meta, indent=1) + "\n")
     steps = int(result.global_step)

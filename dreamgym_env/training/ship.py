@@ -32,8 +32,8 @@ def ship(run_dir: str | Path, domain: str, dest: str | Path | None = None) -> Pa
     src = run / "model"
     if not (src / "config.json").exists():
         raise InvalidConfigError(f"{src} is not a trained model folder (run `dreamgym train` first).")
-    d = get_domain(domain)
     if dest is None:
+        d = get_domain(domain)
         if d.data_dir is None:
             raise InvalidConfigError(f"The domain {domain!r} has no data folder to ship a model into.")
         dest = Path(d.data_dir) / "model"
