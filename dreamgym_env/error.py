@@ -86,3 +86,18 @@ class ModelLoadError(DreamGymError, OSError):
             "internet access."
         )
         self.path = path
+
+
+class TrainingDivergedError(DreamGymError, RuntimeError):
+    """SFT produced non-finite weights; nothing was saved as a model. Names what to change."""
+
+    def __init__(self, out: str, step: int, learning_rate: float, bad: list[str]) -> None:
+        super().__init__(
+            f"Training diverged: after {step} steps {len(bad)} weight tensors are NaN/inf (e.g. {', '.join(bad[:3])}), "
+            f"so no model was written to {out}/model. Lower the learning rate (--lr, was {learning_rate:g}), "
+            "or train in float32; delete the run's checkpoints/ before rerunning."
+        )
+        self.out = out
+        self.step = step
+        self.bad = bad
+

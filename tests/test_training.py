@@ -296,3 +296,16 @@ def test_cli_exports_then_trains_from_the_file(tmp_path, capsys):
     assert (tmp_path / "run" / "model" / "model.safetensors").exists()
     with pytest.raises(InvalidConfigError, match="--data"):
         main(["train", "--domain", "alfworld", "--out", str(tmp_path / "x")])
+
+
+def test_a_diverged_run_raises_and_writes_no_model(tmp_path):
+    from dreamgym_env.error import TrainingDivergedError
+    from dreamgym_env.training.scratch import ScratchConfig
+    from dreamgym_env.training.sft import TrainConfig, train
+
+    data = _write(tmp_path / "d.jsonl", _seeds(8))
+    cfg = TrainConfig(domain="alfworld", data=(str(data),), out=str(tmp_path / "run"), max_steps=4, batch_size=4,
+                      learning_rate=1e12, retrieval_k=0, scratch=ScratchConfig(**TINY), threads=1)
+    with pytest.raises(TrainingDivergedError, match="Lower the learning rate"):
+        train(cfg, progress=False)
+    assert not (tmp_path / "run" / "model").exists()

@@ -22,7 +22,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dreamgym_env.error import DataFormatError, InvalidConfigError, MissingDependencyError, ModelLoadError
+from dreamgym_env.error import (
+    DataFormatError,
+    InvalidConfigError,
+    MissingDependencyError,
+    ModelLoadError,
+    TrainingDivergedError,
+)
 from dreamgym_env.model.prompt import PromptConfig
 from dreamgym_env.training.examples import BuildReport, ExampleConfig, build_examples
 from dreamgym_env.training.scratch import ScratchConfig
@@ -294,6 +300,9 @@ def train(config: TrainConfig, progress: bool = True) -> dict[str, Any]:
     final = trainer.model
     if config.lora:
         final = final.merge_and_unload()
+    bad = [n for n, p in final.named_parameters() if not torch.isfinite(p).all()]
+    if bad:  # bf16 at a high learning rate can blow up; never ship NaN weights as a model
+        raise TrainingDivergedError(str(out), int(result.global_step), config.learning_rate, bad)
     model_dir = out / "model"
     final.save_pretrained(str(model_dir))
     tok.save_pretrained(str(model_dir))
