@@ -122,7 +122,7 @@ def test_train_scratch_resume_and_serveable_folder(tmp_path):
     cfg = TrainConfig(domain="alfworld", data=(str(data),), out=str(tmp_path / "run"), max_steps=2, batch_size=4,
                       save_steps=1, retrieval_k=0, scratch=ScratchConfig(**TINY), threads=1)
     rep = train(cfg, progress=False)
-    assert rep["steps"] == 2 and rep["examples"]["kept"] == 24
+    assert rep["steps"] == 2 and rep["examples"]["kept"] == 24 and rep["device"] == "cpu"
     assert sum(rep["examples"]["skipped"].values()) == 2  # the two malformed lines, counted
     assert (tmp_path / "run" / "checkpoints" / "checkpoint-2").exists()
     model_dir = tmp_path / "run" / "model"

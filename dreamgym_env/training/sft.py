@@ -327,6 +327,7 @@ def train(config: TrainConfig, progress: bool = True) -> dict[str, Any]:
         "loss_curve": [(h["step"], h["loss"]) for h in history],
         "model_mb": round(sum(f.stat().st_size for f in model_dir.glob("*.safetensors")) / 1e6, 2),
         "threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
+        "device": torch.cuda.get_device_name(0) if gpu else "cpu", "bf16": bool(args.bf16),
     }
     (out / "report.json").write_text(json.dumps(rep, indent=1) + "\n")
     return rep
