@@ -121,11 +121,15 @@ def run_episodes(env_fn: Callable[[], gym.Env], tasks: Sequence[Task], policy: L
     ``concurrent`` steps the envs from threads (DreamGym: concurrent model requests). The real
     engine is stepped in turn: textworld's parser is not thread-safe (and the GIL leaves nothing to gain).
 
-    Returns counts: steps, episodes, successes, and the per-episode success curve.
+    Returns counts: steps, episodes, successes, the per-episode success curve, and how often an
+    episode ever showed the goal object (``saw_goal_rate``) and had the agent hold it
+    (``held_goal_rate``): in the synthetic env these say whether exploration can find the goal at all.
     """
     slots = [Slot(env_fn()) for _ in range(parallel)]
     task_iter = iter(lambda: rng.choice(tasks), None) if episodes is None else iter(list(tasks)[:episodes])
     done_eps: list[int] = []
+    saw_goal: list[bool] = []
+    held_goal: list[bool] = []
     n_steps = 0
     started = 0
     active: list[Slot] = []
@@ -165,6 +169,8 @@ def run_episodes(env_fn: Callable[[], gym.Env], tasks: Sequence[Task], policy: L
                 slot.rewards.append(float(success) + SHAPING * (slot.memory.got_goal_object and not had_goal_obj))
                 if terminated or truncated:
                     done_eps.append(success)
+                    saw_goal.append(bool(slot.memory.goal_object_seen_at))
+                    held_goal.append(slot.memory.got_goal_object)
                     if learn:
                         policy.update(slot.grads, slot.rewards)
                     if steps is None:
@@ -185,6 +191,8 @@ def run_episodes(env_fn: Callable[[], gym.Env], tasks: Sequence[Task], policy: L
         slot.env.close()
     return {"steps": n_steps, "episodes": len(done_eps), "successes": int(sum(done_eps)),
             "success_rate": float(np.mean(done_eps)) if done_eps else 0.0, "curve": done_eps,
+            "saw_goal_rate": float(np.mean(saw_goal)) if saw_goal else 0.0,
+            "held_goal_rate": float(np.mean(held_goal)) if held_goal else 0.0,
             "seconds": round(time.perf_counter() - t0, 1)}
 
 
@@ -199,6 +207,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p.add_argument("--steps", type=int, default=1200, help="env steps of training for (a) and (b)")
     p.add_argument("--s2r-frac", type=float, default=0.1, help="real steps of (c), as a share of --steps")
     p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--first-seed", type=int, default=0, help="seeds run are first-seed .. first-seed+seeds-1 "
+                   "(to add seeds to an earlier run)")
     p.add_argument("--eval-episodes", type=int, default=40, help="held-out real episodes per evaluation")
     p.add_argument("--parallel", type=int, default=16, help="episodes played at once")
     p.add_argument("--max-steps", type=int, default=20, help="episode step limit")
@@ -238,7 +248,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                                     retrieval_k=retrieval_k, max_episode_steps=args.max_steps,
                                     temperature=args.temperature)
 
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             trained: dict[str, LinearPolicy] = {}
             for cond in conditions:
                 rng = random.Random(seed)
@@ -272,8 +282,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                     partial.parent.mkdir(parents=True, exist_ok=True)
                     partial.write_text(json.dumps(result, indent=2, default=str) + "\n")
                 print(f"seed {seed} {cond:>22}: train success {train_info.get('success_rate', float('nan')):.2f} "
-                      f"({train_info.get('seconds', 0)} s) -> held-out real success {ev['success_rate']:.3f}",
-                      flush=True)
+                      f"(goal seen {train_info.get('saw_goal_rate', float('nan')):.2f}, held "
+                      f"{train_info.get('held_goal_rate', float('nan')):.2f}; {train_info.get('seconds', 0)} s) "
+                      f"-> held-out real success {ev['success_rate']:.3f} (goal seen {ev['saw_goal_rate']:.2f}, "
+                      f"held {ev['held_goal_rate']:.2f})", flush=True)
 
     if needs_server:
         with vllm_server(server_options(args)) as info:
