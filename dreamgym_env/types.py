@@ -6,12 +6,13 @@ replay store, training sets and importers all speak one format.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from dreamgym_env.error import DataFormatError
 
@@ -144,10 +145,17 @@ def _check_fields(d: Mapping[str, Any], required: Iterable[str], source: str) ->
             raise DataFormatError(source, rec, name, "missing")
 
 
+def _open_text(path: Path, mode: str) -> IO[str]:
+    """Opens a text file, through gzip when its name ends in ``.gz`` (or ``.gz.tmp``)."""
+    if path.name.endswith((".gz", ".gz.tmp")):
+        return gzip.open(path, mode + "t", encoding="utf-8")
+    return path.open(mode, encoding="utf-8")
+
+
 def read_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:
-    """Yields the JSON objects of a ``.jsonl`` file, naming the line of any malformed one."""
+    """Yields the JSON objects of a ``.jsonl`` (or ``.jsonl.gz``) file, naming the line of any malformed one."""
     path = Path(path)
-    with path.open(encoding="utf-8") as f:
+    with _open_text(path, "r") as f:
         for lineno, line in enumerate(f, 1):
             line = line.strip()
             if not line:
@@ -159,12 +167,13 @@ def read_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:
 
 
 def write_jsonl(path: str | Path, records: Iterable[Mapping[str, Any]]) -> int:
-    """Writes records as JSON lines (atomically: a temp file renamed into place). Returns the count."""
+    """Writes records as JSON lines (atomically: a temp file renamed into place; gzip when ``path`` ends
+    in ``.gz``). Returns the count."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
     n = 0
-    with tmp.open("w", encoding="utf-8") as f:
+    with _open_text(tmp, "w") as f:
         for r in records:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
             n += 1

@@ -14,8 +14,7 @@ Bad records are skipped and counted by reason (:class:`BuildReport`), never sile
 from __future__ import annotations
 
 import collections
-import gzip
-import json
+import itertools
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from dreamgym_env.model.prompt import PromptConfig, build_messages, format_target
-from dreamgym_env.types import Transition
+from dreamgym_env.types import Transition, read_jsonl, write_jsonl
 
 log = logging.getLogger(__name__)
 
@@ -209,15 +208,8 @@ def save_examples(path: str | Path, examples: Sequence[dict[str, Any]], header: 
     Returns:
         The path written.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with _open(tmp, "wt") as f:
-        f.write(json.dumps({"format": EXAMPLES_FORMAT, **header}) + "\n")
-        for ex in examples:
-            f.write(json.dumps(ex, ensure_ascii=False) + "\n")
-    tmp.replace(path)
-    return path
+    write_jsonl(path, itertools.chain([{"format": EXAMPLES_FORMAT, **header}], examples))
+    return Path(path)
 
 
 def load_examples(path: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -236,32 +228,17 @@ def load_examples(path: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]
     if not path.exists():
         raise InvalidConfigError(f"Examples file {path} does not exist (write one with `dreamgym train "
                                  "--export-examples FILE`).")
+    records = read_jsonl(path)
+    header = next(records, None)
+    if not isinstance(header, dict) or header.get("format") != EXAMPLES_FORMAT:
+        raise DataFormatError(str(path), 1, "format", f"not an examples export (expected a header line "
+                              f"with format {EXAMPLES_FORMAT!r}; write one with --export-examples)")
     examples = []
-    with _open(path, "rt") as f:
-        first = f.readline()
-        try:
-            header = json.loads(first or "{}")
-        except json.JSONDecodeError as e:
-            raise DataFormatError(str(path), 1, "format", f"the header line is not JSON ({e})") from e
-        if not isinstance(header, dict) or header.get("format") != EXAMPLES_FORMAT:
-            raise DataFormatError(str(path), 1, "format", f"not an examples export (expected a header line "
-                                  f"with format {EXAMPLES_FORMAT!r}; write one with --export-examples)")
-        for n, line in enumerate(f, 2):
-            if not line.strip():
-                continue
-            try:
-                ex = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataFormatError(str(path), n, "line", f"not JSON ({e})") from e
-            if not (isinstance(ex, dict) and isinstance(ex.get("prompt"), list)
-                    and isinstance(ex.get("completion"), list) and ex["prompt"] and ex["completion"]):
-                raise DataFormatError(str(path), n, "prompt/completion", "an example needs non-empty "
-                                      "'prompt' and 'completion' message lists")
-            examples.append(ex)
+    for n, ex in enumerate(records, 2):
+        if not (isinstance(ex, dict) and isinstance(ex.get("prompt"), list)
+                and isinstance(ex.get("completion"), list) and ex["prompt"] and ex["completion"]):
+            raise DataFormatError(str(path), n, "prompt/completion", "an example needs non-empty "
+                                  "'prompt' and 'completion' message lists")
+        examples.append(ex)
     return header, examples
 
-
-def _open(path: Path, mode: str):
-    if path.name.endswith(".gz") or path.name.endswith(".gz.tmp"):
-        return gzip.open(path, mode, encoding="utf-8")
-    return path.open(mode, encoding="utf-8")
