@@ -161,6 +161,9 @@ def prepare_examples(config: TrainConfig, progress: bool = True) -> tuple[list[d
     Returns:
         ``(examples, report, task_counts)``: the examples, what happened to each record, and the
         counts of curriculum (task generation/selection) examples added.
+
+    Raises:
+        InvalidConfigError: no record of ``config.data`` makes a usable example (the counts say why).
     """
     from dreamgym_env.domain import get_domain
     from dreamgym_env.replay.buffer import seeded_replay
@@ -176,8 +179,10 @@ def prepare_examples(config: TrainConfig, progress: bool = True) -> tuple[list[d
                                     limit=config.max_examples, seed=config.seed)
     report.read += rep2.read
     report.skipped.update(rep2.skipped)
+    if not examples:
+        raise InvalidConfigError(f"No usable training examples in {list(config.data)}: {report.to_dict()}")
     task_counts: dict[str, int] = {}
-    if examples and config.task_generation_examples > 0:
+    if config.task_generation_examples > 0:
         from dreamgym_env.training.task_examples import task_generation_examples
 
         extra, counts = task_generation_examples(domain, config.task_generation_examples, seed=config.seed)
@@ -199,8 +204,6 @@ def export_examples(config: TrainConfig, path: str | Path, progress: bool = True
     from dreamgym_env.training.examples import save_examples
 
     examples, report, task_counts = prepare_examples(config, progress)
-    if not examples:
-        raise InvalidConfigError(f"No usable training examples in {list(config.data)}: {report.to_dict()}")
     report.kept = len(examples)
     header = {"domain": config.domain, "prompt": asdict(config.prompt_config()), "retrieval_k": config.retrieval_k,
               "data": list(config.data), "seed": config.seed, "build": report.to_dict(),
@@ -250,8 +253,6 @@ def train(config: TrainConfig, progress: bool = True) -> dict[str, Any]:
         config, examples, report, task_counts = _load_prebuilt(config)
     else:
         examples, report, task_counts = prepare_examples(config, progress)
-        if not examples:
-            raise InvalidConfigError(f"No usable training examples in {list(config.data)}: {report.to_dict()}")
 
     resume = _last_checkpoint(out / "checkpoints")
     if resume is not None and (out / "base").exists():
