@@ -16,8 +16,9 @@ from dreamgym_env.model.prompt import PromptConfig
 class EnvConfig:
     """Every overridable setting of a DreamGym env. Unknown keys are rejected with this list."""
 
-    base_url: str | None = field(default=None, metadata={"help": "OpenAI-compatible server URL (…/v1); "
-                                                         "default $DREAMGYM_BASE_URL, else in-process model"})
+    base_url: str | None = field(default=None, metadata={"help": "OpenAI-compatible server URL (…/v1), or "
+                                                         "several comma-separated replicas; default "
+                                                         "$DREAMGYM_BASE_URL, else in-process model"})
     model: str | None = field(default=None, metadata={"help": "served model name, or alias/folder in-process"})
     api_key: str | None = field(default=None, metadata={"help": "server API key (default $DREAMGYM_API_KEY)"})
     backend: str = field(default="auto", metadata={"help": "auto | openai | transformers"})

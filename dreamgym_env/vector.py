@@ -179,10 +179,6 @@ def _private_http_model(spec: ModelSpec) -> ExperienceModel | None:
     """
     if spec.resolved_backend() != "openai" or not spec.base_url_or_env():
         return None  # a missing base_url still fails with the factory's message at the first step
-    from dreamgym_env.model.openai_backend import OpenAIExperienceModel, OpenAIModelConfig
+    from dreamgym_env.model.factory import build_http_model
 
-    return OpenAIExperienceModel(OpenAIModelConfig(
-        base_url=spec.base_url_or_env() or "", model=spec.model, api_key=spec.api_key, timeout_s=spec.timeout_s,
-        max_retries=spec.max_retries, max_concurrency=spec.max_concurrency,
-        structured_outputs=spec.structured_outputs,
-    ))
+    return build_http_model(spec)

@@ -20,7 +20,8 @@ class ModelSpec:
     Attributes:
         backend: ``"openai"`` (a server), ``"transformers"`` (in-process), or ``"auto"``: a server when
             ``base_url`` or ``$DREAMGYM_BASE_URL`` is set, else in-process.
-        base_url: OpenAI-compatible server URL (``.../v1``).
+        base_url: OpenAI-compatible server URL (``.../v1``); several, comma-separated, spread the
+            requests over replicas (:class:`~dreamgym_env.model.multi_endpoint.MultiEndpointModel`).
         model: Served model name (server) or model alias/folder (in-process); ``None`` = default.
         api_key: Server API key.
         timeout_s: Per-request timeout (server).
@@ -80,18 +81,31 @@ def release_shared_models() -> None:
 
 def _build(spec: ModelSpec) -> ExperienceModel:
     if spec.resolved_backend() == "openai":
-        from dreamgym_env.model.openai_backend import OpenAIExperienceModel, OpenAIModelConfig
-
-        base_url = spec.base_url_or_env()
-        if not base_url:
-            raise InvalidConfigError(f"backend='openai' needs base_url=... or ${BASE_URL_ENV}.")
-        return OpenAIExperienceModel(OpenAIModelConfig(
-            base_url=base_url, model=spec.model, api_key=spec.api_key, timeout_s=spec.timeout_s,
-            max_retries=spec.max_retries, max_concurrency=spec.max_concurrency,
-            structured_outputs=spec.structured_outputs,
-        ))
+        return build_http_model(spec)
     from dreamgym_env.model.assets import embedded_default, resolve_model_path
     from dreamgym_env.model.transformers_backend import TransformersExperienceModel, TransformersModelConfig
 
     path = resolve_model_path(spec.model or embedded_default(spec.domain))
     return TransformersExperienceModel(TransformersModelConfig(model_path=str(path)))
+
+
+def build_http_model(spec: ModelSpec) -> ExperienceModel:
+    """A new (unshared) client for ``spec``'s server, or for its replicas when ``base_url`` lists several.
+
+    Raises:
+        InvalidConfigError: No base URL is configured.
+    """
+    from dreamgym_env.model.multi_endpoint import MultiEndpointModel, split_base_urls
+    from dreamgym_env.model.openai_backend import OpenAIExperienceModel, OpenAIModelConfig
+
+    urls = split_base_urls(spec.base_url_or_env() or "")
+    if not urls:
+        raise InvalidConfigError(f"backend='openai' needs base_url=... or ${BASE_URL_ENV}.")
+    endpoints = [OpenAIExperienceModel(OpenAIModelConfig(
+        base_url=url, model=spec.model, api_key=spec.api_key, timeout_s=spec.timeout_s,
+        max_retries=spec.max_retries, max_concurrency=spec.max_concurrency,
+        structured_outputs=spec.structured_outputs,
+    )) for url in urls]
+    if len(endpoints) == 1:
+        return endpoints[0]
+    return MultiEndpointModel(endpoints, max_concurrency=spec.max_concurrency)
