@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -80,3 +81,11 @@ class ExperienceModel(Protocol):
     def close(self) -> None:
         """Releases connections, threads and memory."""
         ...
+
+
+def generate_concurrently(pool: Executor, one: Callable[[ModelRequest], ModelReply],
+                          requests: Sequence[ModelRequest]) -> list[ModelReply]:
+    """Runs ``one`` over the requests on ``pool`` (a single request on the calling thread); replies in order."""
+    if len(requests) == 1:
+        return [one(requests[0])]
+    return list(pool.map(one, requests))

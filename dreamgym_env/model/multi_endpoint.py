@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from dreamgym_env.error import InvalidConfigError, ServerUnavailableError
-from dreamgym_env.model.base import ExperienceModel, ModelReply, ModelRequest
+from dreamgym_env.model.base import ExperienceModel, ModelReply, ModelRequest, generate_concurrently
 
 #: At most this many characters of the first user message's first paragraph go into the routing key.
 ROUTING_CHARS = 512
@@ -99,9 +99,7 @@ class MultiEndpointModel:
 
     def generate(self, requests: Sequence[ModelRequest]) -> list[ModelReply]:
         """Sends the requests concurrently, each to its endpoint; returns replies in order."""
-        if len(requests) == 1:
-            return [self._one(requests[0])]
-        return list(self._pool.map(self._one, requests))
+        return generate_concurrently(self._pool, self._one, requests)
 
     def close(self) -> None:
         """Stops the thread pool and closes every endpoint."""

@@ -17,7 +17,7 @@ import openai
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from dreamgym_env.error import ModelRequestError, ServerUnavailableError
-from dreamgym_env.model.base import ModelReply, ModelRequest
+from dreamgym_env.model.base import ModelReply, ModelRequest, generate_concurrently
 
 #: Errors worth retrying: the server is starting, restarting or overloaded. 4xx are our fault: never retried.
 RETRYABLE = (openai.APIConnectionError, openai.APITimeoutError, openai.InternalServerError)
@@ -147,9 +147,7 @@ class OpenAIExperienceModel:
 
     def generate(self, requests: Sequence[ModelRequest]) -> list[ModelReply]:
         """Sends the requests concurrently; returns replies in order."""
-        if len(requests) == 1:
-            return [self._one(requests[0])]
-        return list(self._pool.map(self._one, requests))
+        return generate_concurrently(self._pool, self._one, requests)
 
     def close(self) -> None:
         """Stops the thread pool and closes pooled connections."""
