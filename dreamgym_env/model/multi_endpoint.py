@@ -74,15 +74,17 @@ class MultiEndpointModel:
 
     def order(self, request: ModelRequest) -> list[int]:
         """Endpoint indices to try, best first: rendezvous order, endpoints in cooldown last."""
-        ranked = self._ranked(request)
+        return self._cooling_last(self._ranked(request))
+
+    def _cooling_last(self, ranked: list[int]) -> list[int]:
         now = time.monotonic()
         with self._lock:
             return sorted(ranked, key=lambda i: self._down_until[i] > now)  # stable: keeps the rendezvous order
 
     def _one(self, request: ModelRequest) -> ModelReply:
         errors = []
-        order = self.order(request)
-        for i in order:
+        ranked = self._ranked(request)
+        for i in self._cooling_last(ranked):
             try:
                 reply = self.endpoints[i].generate([request])[0]
             except ServerUnavailableError as e:
@@ -92,7 +94,7 @@ class MultiEndpointModel:
                 continue
             with self._lock:
                 self.answered[i] += 1
-                self.rerouted += i != self._ranked(request)[0]
+                self.rerouted += i != ranked[0]
             return reply
         raise ServerUnavailableError(", ".join(e.name.removeprefix("openai:") for e in self.endpoints),
                                      "no endpoint answered: " + "; ".join(errors))
