@@ -116,6 +116,20 @@ def test_factory_builds_it_from_a_comma_separated_base_url(stubs) -> None:
         release_shared_models()
 
 
+def test_factory_rebuilds_a_shared_model_its_user_closed(stubs) -> None:
+    a, _ = stubs
+    spec = ModelSpec(base_url=a.url, structured_outputs=False)
+    try:
+        first = make_experience_model(spec)
+        assert make_experience_model(spec) is first  # shared while open
+        first.close()
+        second = make_experience_model(spec)
+        assert second is not first and not getattr(second, "closed", False)
+        assert second.generate([step_request(0, 0)])[0].text  # usable, not "cannot schedule new futures"
+    finally:
+        release_shared_models()
+
+
 def test_vector_env_over_two_endpoints_and_close_leaves_no_thread(stubs) -> None:
     a, b = stubs
     before = {t.name for t in threading.enumerate()}

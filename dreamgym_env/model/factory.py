@@ -61,11 +61,12 @@ _lock = threading.Lock()
 def make_experience_model(spec: ModelSpec) -> ExperienceModel:
     """Returns the experience model for ``spec``, shared by every env of this process with the same spec.
 
-    Sharing matters: N envs in one process use one HTTP pool or one in-process model, not N.
+    Sharing matters: N envs in one process use one HTTP pool or one in-process model, not N. A shared
+    model that its user closed is built anew on the next call, not handed out dead.
     """
     with _lock:
         model = _shared.get(spec)
-        if model is None:
+        if model is None or getattr(model, "closed", False):
             model = _build(spec)
             _shared[spec] = model
         return model

@@ -55,6 +55,7 @@ class MultiEndpointModel:
 
     def __init__(self, endpoints: Sequence[ExperienceModel], cooldown_s: float = 30.0,
                  max_concurrency: int = 64) -> None:
+        self.closed = False  # set by close(); the shared-model factory rebuilds closed models
         if not endpoints:
             raise InvalidConfigError("MultiEndpointModel needs at least one endpoint.")
         self.endpoints = list(endpoints)
@@ -105,6 +106,7 @@ class MultiEndpointModel:
 
     def close(self) -> None:
         """Stops the thread pool and closes every endpoint."""
+        self.closed = True
         self._pool.shutdown(wait=True, cancel_futures=True)
         for e in self.endpoints:
             e.close()

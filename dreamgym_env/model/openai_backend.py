@@ -53,6 +53,7 @@ class OpenAIExperienceModel:
     """An :class:`~dreamgym_env.model.base.ExperienceModel` over an OpenAI-compatible server."""
 
     def __init__(self, config: OpenAIModelConfig) -> None:
+        self.closed = False  # set by close(); the shared-model factory rebuilds closed models
         self.config = config
         self.base_url = config.base_url.rstrip("/")
         self._http = httpx.Client(
@@ -151,6 +152,7 @@ class OpenAIExperienceModel:
 
     def close(self) -> None:
         """Stops the thread pool and closes pooled connections."""
+        self.closed = True
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._client.close()
         self._http.close()

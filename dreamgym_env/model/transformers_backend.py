@@ -42,6 +42,7 @@ class TransformersExperienceModel:
     """
 
     def __init__(self, config: TransformersModelConfig) -> None:
+        self.closed = False  # set by close(); the shared-model factory rebuilds closed models
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -144,4 +145,5 @@ class TransformersExperienceModel:
 
     def close(self) -> None:
         """Drops the model (memory is freed when the last reference goes)."""
+        self.closed = True
         self.model = None  # type: ignore[assignment]
