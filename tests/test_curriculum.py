@@ -177,6 +177,19 @@ def test_evolve_adds_generated_tasks_with_lineage(tmp_path) -> None:
     assert all(e.parent in saved and saved[e.parent].origin == "seed" for e in gen)
 
 
+def test_evolve_keep_filter_counts_what_it_refuses(tmp_path) -> None:
+    # Same seeds and sampling twice: once unfiltered, once keeping only the tasks below level 0.6.
+    full = Curriculum(SimDomain(5), sim_pool(5), CurriculumConfig(seeds_per_round=2, variations_per_seed=4))
+    everything = full.evolve(VariationScript(), random.Random(0))
+    cur = Curriculum(SimDomain(5), sim_pool(5), CurriculumConfig(seeds_per_round=2, variations_per_seed=4))
+    report = cur.evolve(VariationScript(), random.Random(0), keep=lambda t: t.meta["difficulty"] < 0.6)
+    want = [t.instruction for t, _ in everything.accepted if t.meta["difficulty"] < 0.6]
+    assert 0 < len(want) < len(everything.accepted)
+    assert [t.instruction for t, _ in report.accepted] == want
+    assert report.rejected["filtered"] == len(everything.accepted) - len(want)
+    assert sorted(e.task.instruction for e in cur.pool if e.origin == "generated") == sorted(want)
+
+
 def test_evolve_samples_anew_each_call_and_counts_replies_without_a_list(tmp_path) -> None:
     # Two passes over the same seeds must not send the same sampling seeds (a vLLM server would
     # then repeat the last pass's replies word for word); replies with no list are counted.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import random
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -127,11 +128,16 @@ class Curriculum:
             return True
 
     # ----- generation ----------------------------------------------------------------------------
-    def evolve(self, model: ExperienceModel, rng: random.Random | None = None) -> GenerationReport:
+    def evolve(self, model: ExperienceModel, rng: random.Random | None = None,
+               keep: Callable[[Task], bool] | None = None) -> GenerationReport:
         """Asks ``model`` for variations of the top ``seeds_per_round`` tasks and adds the accepted ones.
 
-        ``rng`` breaks ties between equally valued seeds and seeds the model's sampling; the default
-        (fresh randomness) makes every call sample anew.
+        Args:
+            model: Writes and selects the variations.
+            rng: Breaks ties between equally valued seeds and seeds the model's sampling; the default
+                (fresh randomness) makes every call sample anew.
+            keep: Optional filter on valid generated tasks (e.g. only the task types a learner trains
+                on); the tasks it refuses are counted as rejected with reason ``"filtered"``.
         """
         rng = rng or random.Random()
         with self._lock:
@@ -139,6 +145,14 @@ class Curriculum:
                                            self.config, rng)]
             known = self.pool.instructions()
         report = TaskGenerator(self.domain, model, self.config).generate(seeds, known, rng.randrange(2**31))
+        if keep is not None:
+            kept = []
+            for task, parent in report.accepted:
+                if keep(task):
+                    kept.append((task, parent))
+                else:
+                    report.reject("filtered", task.instruction, "refused by the keep filter")
+            report.accepted = kept
         with self._lock:
             for task, parent in report.accepted:
                 self.pool.add_tasks([task], origin="generated", parent=parent)

@@ -15,7 +15,8 @@ from dreamgym_env.model.base import ExperienceModel, ModelRequest
 from dreamgym_env.types import Task
 
 #: Every reason a generated task can be rejected for.
-REJECTION_REASONS = ("empty", "duplicate", "over_length", "ungrammatical", "infeasible", "not_selected")
+REJECTION_REASONS = ("empty", "duplicate", "over_length", "ungrammatical", "infeasible", "not_selected",
+                     "filtered")
 
 GENERATION_SYSTEM = (
     "You write training tasks for an agent in the {domain} environment. Given a task the agent sometimes "
