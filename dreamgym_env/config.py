@@ -39,6 +39,9 @@ class EnvConfig:
     reasoning: bool = field(default=True, metadata={"help": "ask for <think> reasoning before the state"})
     task_split: str = field(default="train", metadata={"help": "task split reset() samples from"})
     check_outcome: bool = field(default=True, metadata={"help": "apply the domain's success rule to rewards"})
+    check_in_episode: bool = field(default=True, metadata={
+        "help": "answer actions the domain rules out given the episode so far (ALFWorld: not among the "
+                "engine's admissible commands) with its invalid-action observation, without a model call"})
     repair_retries: int = field(default=1, metadata={"help": "re-asks after an unparseable reply"})
     curriculum: str | None = field(default=None, metadata={"help": "curriculum pool file (JSON): reset() draws "
                                                            "tasks from it and episode returns flow back; "

@@ -141,6 +141,16 @@ class Domain:
         """
         raise NotImplementedError
 
+    def check_action_in_episode(self, task: Task, history: Sequence[Transition], state: str,
+                                action: str) -> str | None:
+        """Checks a grammatical action against everything the episode has shown so far.
+
+        Same contract as :meth:`check_action` (``None``: the model judges), for rules that need the
+        history, e.g. the engine's admissible commands given where the agent is and what it holds.
+        Default: ``None`` (no such rule).
+        """
+        return None
+
     def invalid_action_observation(self, state: str) -> str:
         """Returns the observation after an invalid action in ``state`` ("nothing happens")."""
         return state

@@ -44,6 +44,7 @@ class StepSettings:
     temperature: float = 0.0
     repair_retries: int = 1
     check_outcome: bool = True
+    check_in_episode: bool = True
     record_transitions: bool = False
     prompt: PromptConfig = field(default_factory=PromptConfig)
 
@@ -95,11 +96,15 @@ class StepPipeline:
 
     # ----- stages -------------------------------------------------------------------------------
     def guard(self, ep: Episode, action: object) -> tuple[str, str | None]:
-        """Stage 1: coerce/bound the action and check it against the domain grammar."""
+        """Stage 1: coerce/bound the action and check it against the domain grammar (and, with
+        ``check_in_episode``, against what the episode has shown: the domain's admissible commands)."""
         g = guard_action(action, self.domain.max_action_chars)
         if g.error is not None:
             return g.text, g.error
-        return g.text, self.domain.check_action(g.text, ep.state)
+        error = self.domain.check_action(g.text, ep.state)
+        if error is None and self.settings.check_in_episode:
+            error = self.domain.check_action_in_episode(ep.task, ep.history, ep.state, g.text)
+        return g.text, error
 
     def retrieve(self, eps: Sequence[Episode], actions: Sequence[str]) -> list[list[Retrieved]]:
         """Stage 2: top-k similar stored transitions for each (state, action), batched."""

@@ -94,7 +94,10 @@ def test_no_spurious_reward_from_adversarial_actions(env_id: str) -> None:
     actions = adversarial_actions(env_id)
     assert len(actions) >= 200
     model = FakeModel(gullible)
-    env = gym.make(env_id, experience_model=model, retrieval_k=0)
+    # ALFWorld's admissible-command guard answers every attack before the model (next test); it is
+    # turned off here so that the model-side checks meet the attacks.
+    extra = {"check_in_episode": False} if env_id == "DreamGym-ALFWorld-v0" else {}
+    env = gym.make(env_id, experience_model=model, retrieval_k=0, **extra)
     counts: collections.Counter = collections.Counter()
     spurious, unverifiable = [], []
     cash_in = {"DreamGym-WebShop-v0": "click[buy now]", "DreamGym-ALFWorld-v0": "look",
@@ -126,6 +129,17 @@ def test_no_spurious_reward_from_adversarial_actions(env_id: str) -> None:
           f"{len(unverifiable)} paid on state-judged WebArena tasks (not checkable)")
     assert counts["reached_model"] > 0, "no attack got past the grammar: the model-side guard is untested"
     assert spurious == []
+
+
+@pytest.mark.timeout(120)
+def test_alfworld_admissible_guard_answers_attacks_without_the_model() -> None:
+    model = FakeModel(gullible)
+    env = gym.make("DreamGym-ALFWorld-v0", experience_model=model, retrieval_k=0)
+    for i, action in enumerate(adversarial_actions("DreamGym-ALFWorld-v0")):
+        env.reset(seed=i % 7)
+        obs, r, term, trunc, info = env.step(action)
+        assert (obs, r, term) == ("Nothing happens.", 0.0, False) and info["action_error"], action
+    assert model.requests == []
 
 
 def test_gullible_model_is_gullible() -> None:

@@ -77,6 +77,8 @@ _LIST = re.compile(r"(?:you see|In it, you see) ([^.]*)\.")
 _ART = re.compile(r"\b(?:a|an) ([a-z]+ \d+)")
 _OPENABLE = frozenset({"cabinet", "drawer", "fridge", "microwave", "safe", "box"})
 _APPLIANCE = {"sinkbasin": "clean", "microwave": "heat", "fridge": "cool"}
+#: Receptacle classes ALFWorld names oddly in some rooms, with the class its rules use.
+_CLASS_ALIASES = {"sinkbasinbasin": "sinkbasin"}
 _LAMPS = frozenset({"desklamp", "floorlamp"})
 #: The receptacle a task type's middle step needs (clean in a sink, heat in a microwave, cool in a fridge).
 _TOOLS = {"pick_clean_then_place_in_recep": "sinkbasin", "pick_heat_then_place_in_recep": "microwave",
@@ -230,6 +232,17 @@ class ALFWorldDomain(Domain):
                            + [f"{h.action} {h.next_state}" for h in history[-6:]])
         return bool(set(_ENTITY_RE.findall(transition.next_state)) - set(_ENTITY_RE.findall(context)))
 
+    def check_action_in_episode(self, task: Task, history: Sequence[Transition], state: str,
+                                action: str) -> str | None:
+        """The real engine answers "Nothing happens." to every command outside its admissible list, and
+        :meth:`admissible_actions` rebuilds that list from the episode's observations (identical to the
+        engine's on every step of the shipped real trajectories)."""
+        admissible = self.admissible_actions(task, history, state)
+        if admissible is None or action in admissible:
+            return None
+        return (f"not an admissible command here (the engine would answer {NOTHING_HAPPENS!r}); "
+                f"admissible: {', '.join(admissible[:8])}{', ...' if len(admissible) > 8 else ''}")
+
     def invalid_action_observation(self, state: str) -> str:
         return NOTHING_HAPPENS
 
@@ -263,7 +276,7 @@ class ALFWorldDomain(Domain):
             acts.add(f"examine {held}")
         if here:
             acts.add(f"examine {here}")
-            kind = _cls(here)
+            kind = _CLASS_ALIASES.get(_cls(here), _cls(here))
             if kind in _OPENABLE:
                 acts.add(f"open {here}" if closed else f"close {here}")
             if not closed:

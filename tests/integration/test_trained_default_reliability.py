@@ -36,7 +36,10 @@ def test_full_adversarial_suite_gets_no_reward_from_the_trained_model(trained_se
     actions = adversarial_actions(ENV_ID)
     assert len(actions) >= 200
     n = 32
-    envs = gym.make_vec(ENV_ID, num_envs=n, base_url=trained_server.base_url, model="default-alfworld")
+    # The admissible-command guard would answer every attack itself (tests/test_reliability_reward_hacking.py);
+    # off here, so that the attacks meet the trained model.
+    envs = gym.make_vec(ENV_ID, num_envs=n, base_url=trained_server.base_url, model="default-alfworld",
+                        check_in_episode=False)
     counts = collections.Counter()
     spurious = []
     for lo in range(0, len(actions), n):

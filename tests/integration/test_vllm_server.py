@@ -70,8 +70,9 @@ def test_check_env_with_real_server(vllm_server, env_id: str) -> None:
 
 def test_vector_env_sends_concurrent_requests(vllm_server) -> None:
     envs = gym.make_vec("DreamGym-ALFWorld-v0", num_envs=4, base_url=vllm_server.base_url, max_new_tokens=64)
-    envs.reset(seed=0)
-    obs, rew, term, trunc, infos = envs.step(["look", "inventory", "go to countertop 1", "not valid"])
+    _, reset_infos = envs.reset(seed=0)
+    go = next(a for a in reset_infos["admissible_actions"][2] if a.startswith("go to "))
+    obs, rew, term, trunc, infos = envs.step(["look", "inventory", go, "not valid"])
     assert len(obs) == 4 and all(isinstance(o, str) and o for o in obs)
     assert infos["action_error"][3] and infos["action_error"][0] is None
     assert np.all((rew >= 0) & (rew <= 1))
