@@ -6,7 +6,13 @@ Same policy class and the same environment-step budget everywhere:
 * (b) ``dreamgym``: trained only in ``DreamGym-ALFWorld-v0`` with the trained default experience
   model (``default-alfworld``) served by vLLM, ``--steps`` synthetic steps, 0 real ones;
 * (b') ``dreamgym-no-retrieval``: (b) with ``retrieval_k=0``;
-* (c) ``s2r``: (b), then ``--s2r-frac`` x ``--steps`` real steps;
+* (b'') ``dreamgym-curriculum``: (b) with DreamGym's curriculum choosing the training tasks: the pool starts
+  as the train split's tasks of ``--task-type``; each round plans ``--cur-tasks`` tasks x ``--cur-group``
+  rollouts by reward variance, then the served model writes variations of the top tasks
+  (``Curriculum.evolve``; only variations of the same task type are kept);
+* (c) ``s2r``: (b), then ``--s2r-frac`` x ``--steps`` real steps, with at most as many episodes at once as
+  fit whole in that budget (so every real step ends in an update); ``--s2r-from FILE`` starts it from the
+  (b) policies an earlier run saved instead of training (b) again;
 * (d) ``untrained``: the initial (uniform) policy.
 
 Each is evaluated on held-out real problems (test split: unseen layouts) in the real engine, over
@@ -50,11 +56,17 @@ from _common import (
 from dreamgym_env.envs.alfworld.features import FEATURES, EpisodeMemory, parse_goal
 
 import dreamgym_env  # noqa: F401
+from dreamgym_env.config import EnvConfig
+from dreamgym_env.curriculum import Curriculum, CurriculumConfig, TaskPool
 from dreamgym_env.domain import get_domain
+from dreamgym_env.model.factory import make_experience_model
 from dreamgym_env.types import Task
 
 #: Bonus the learner gives itself the first time it holds the goal object (a subgoal), both envs alike.
 SHAPING = 0.3
+
+#: Every condition --conditions accepts.
+CONDITIONS = ("real", "dreamgym", "dreamgym-no-retrieval", "dreamgym-curriculum", "s2r", "untrained")
 
 
 # ----- policy -------------------------------------------------------------------------------------------
@@ -99,6 +111,7 @@ class Slot:
     """One env and its running episode."""
 
     env: gym.Env
+    task: Task | None = None
     memory: EpisodeMemory | None = None
     actions: list[str] = field(default_factory=list)
     grads: list[np.ndarray] = field(default_factory=list)
@@ -107,6 +120,7 @@ class Slot:
 
 def _start(slot: Slot, task: Task) -> None:
     _, info = slot.env.reset(options={"task": task})
+    slot.task = task
     slot.memory = EpisodeMemory(parse_goal(task.instruction))
     slot.actions = list(info.get("admissible_actions") or ["look"])
     slot.grads = []
@@ -115,18 +129,24 @@ def _start(slot: Slot, task: Task) -> None:
 
 def run_episodes(env_fn: Callable[[], gym.Env], tasks: Sequence[Task], policy: LinearPolicy, *, steps: int | None,
                  episodes: int | None, parallel: int, rng: random.Random, learn: bool, desc: str,
-                 concurrent: bool = False) -> dict[str, Any]:
+                 concurrent: bool = False, curriculum: CurriculumRun | None = None) -> dict[str, Any]:
     """Plays episodes ``parallel`` at a time until ``steps`` env steps (or ``episodes`` episodes) are done.
 
     ``concurrent`` steps the envs from threads (DreamGym: concurrent model requests). The real
     engine is stepped in turn: textworld's parser is not thread-safe (and the GIL leaves nothing to gain).
+    ``curriculum`` draws the training tasks instead of ``tasks`` and is told each episode's return.
 
     Returns counts: steps, episodes, successes, the per-episode success curve, and how often an
     episode ever showed the goal object (``saw_goal_rate``) and had the agent hold it
     (``held_goal_rate``): in the synthetic env these say whether exploration can find the goal at all.
     """
     slots = [Slot(env_fn()) for _ in range(parallel)]
-    task_iter = iter(lambda: rng.choice(tasks), None) if episodes is None else iter(list(tasks)[:episodes])
+    if curriculum is not None:
+        task_iter = iter(lambda: curriculum.next_task(rng), None)
+    elif episodes is None:
+        task_iter = iter(lambda: rng.choice(tasks), None)
+    else:
+        task_iter = iter(list(tasks)[:episodes])
     done_eps: list[int] = []
     saw_goal: list[bool] = []
     held_goal: list[bool] = []
@@ -173,6 +193,8 @@ def run_episodes(env_fn: Callable[[], gym.Env], tasks: Sequence[Task], policy: L
                     held_goal.append(slot.memory.got_goal_object)
                     if learn:
                         policy.update(slot.grads, slot.rewards)
+                    if curriculum is not None and slot.task is not None:
+                        curriculum.record(slot.task, sum(slot.rewards))
                     if steps is None:
                         bar.update(1)
                     if steps is not None and n_steps >= steps:
@@ -193,7 +215,61 @@ def run_episodes(env_fn: Callable[[], gym.Env], tasks: Sequence[Task], policy: L
             "success_rate": float(np.mean(done_eps)) if done_eps else 0.0, "curve": done_eps,
             "saw_goal_rate": float(np.mean(saw_goal)) if saw_goal else 0.0,
             "held_goal_rate": float(np.mean(held_goal)) if held_goal else 0.0,
-            "seconds": round(time.perf_counter() - t0, 1)}
+            "seconds": round(time.perf_counter() - t0, 1),
+            **({"curriculum": curriculum.stats()} if curriculum is not None else {})}
+
+
+@dataclass
+class CurriculumRun:
+    """DreamGym's curriculum driving one training run: reward-variance task selection over a pool seeded
+    with the train tasks, and model-written variations after every round.
+
+    The return recorded per episode is the learner's own (success + shaping), the signal it learns from.
+    """
+
+    curriculum: Curriculum
+    model: Any
+    rng: random.Random
+    task_type: str
+    episodes: int = 0
+    generated_episodes: int = 0
+    reports: list[dict[str, Any]] = field(default_factory=list)
+    plan: list[str] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, tasks: Sequence[Task], model: Any, seed: int, task_type: str, *, tasks_per_round: int,
+              group_size: int) -> CurriculumRun:
+        """A fresh in-memory pool of ``tasks``."""
+        pool = TaskPool("alfworld")
+        pool.add_tasks(tasks)
+        config = CurriculumConfig(tasks_per_round=tasks_per_round, group_size=group_size, seeds_per_round=2)
+        return cls(Curriculum(get_domain("alfworld"), pool, config), model, random.Random(seed), task_type)
+
+    def next_task(self, rng: random.Random) -> Task:
+        """The next task of the round's plan; a new round first writes variations of the top tasks."""
+        cur = self.curriculum
+        if not self.plan:
+            if cur.pool.round > 0:
+                report = cur.evolve(self.model, self.rng, keep=lambda t: t.meta.get("task_type") == self.task_type)
+                self.reports.append({"round": cur.pool.round, "proposed": report.proposed,
+                                     "accepted": len(report.accepted), "rejected": dict(report.rejected)})
+            self.plan = list(reversed(cur.plan_round(rng)))
+        task = cur.pool[self.plan.pop()].task
+        if task.meta.get("generated_from"):
+            self.generated_episodes += 1
+        self.episodes += 1
+        return task
+
+    def record(self, task: Task, ret: float) -> None:
+        """Feeds one finished episode's return back to the pool."""
+        self.curriculum.record_episode(task.task_id, ret)
+
+    def stats(self) -> dict[str, Any]:
+        """Rounds, pool growth and how much training ran on generated tasks."""
+        s = self.curriculum.summary()
+        types = sorted({str(e.task.meta.get("task_type")) for e in self.curriculum.pool if e.origin == "generated"})
+        return {**s, "generated_task_types": types, "episodes_started": self.episodes,
+                "generated_episodes": self.generated_episodes, "evolve": self.reports}
 
 
 # ----- the experiment -------------------------------------------------------------------------------------
@@ -206,6 +282,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--steps", type=int, default=1200, help="env steps of training for (a) and (b)")
     p.add_argument("--s2r-frac", type=float, default=0.1, help="real steps of (c), as a share of --steps")
+    p.add_argument("--s2r-from", nargs="+", default=None, metavar="JSON",
+                   help="s2r starts from the dreamgym policies (theta, baseline) saved in these earlier runs' JSON")
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--first-seed", type=int, default=0, help="seeds run are first-seed .. first-seed+seeds-1 "
                    "(to add seeds to an earlier run)")
@@ -214,7 +292,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p.add_argument("--max-steps", type=int, default=20, help="episode step limit")
     p.add_argument("--task-type", default="pick_and_place_simple")
     p.add_argument("--lr", type=float, default=0.3)
-    p.add_argument("--conditions", default="real,dreamgym,dreamgym-no-retrieval,s2r,untrained")
+    p.add_argument("--conditions", default="real,dreamgym,dreamgym-no-retrieval,s2r,untrained",
+                   help=f"comma list of: {', '.join(CONDITIONS)}")
+    p.add_argument("--cur-tasks", type=int, default=4, help="dreamgym-curriculum: tasks per round")
+    p.add_argument("--cur-group", type=int, default=4, help="dreamgym-curriculum: rollouts per task per round")
     p.add_argument("--temperature", type=float, default=0.0,
                    help="sampling temperature of the experience model (0 = greedy: the most likely next state)")
     add_server_args(p)
@@ -222,16 +303,28 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p.set_defaults(model="default-alfworld", kv_cache_gib=2, max_model_len=2048)
     args = p.parse_args(argv)
     conditions = args.conditions.split(",")
+    unknown = [c for c in conditions if c not in CONDITIONS]
+    if unknown:
+        raise SystemExit(f"unknown condition(s) {unknown}; valid: {', '.join(CONDITIONS)}")
     if args.quick:
         args.steps, args.seeds, args.eval_episodes, args.parallel = 200, 1, 8, 4
-        conditions = [c for c in conditions if not c.startswith("dreamgym") and c != "s2r"]
+        if not args.base_url:  # without a running server, --quick plays the real engine only
+            conditions = [c for c in conditions if not c.startswith("dreamgym") and (c != "s2r" or args.s2r_from)]
     train_tasks = tasks_of("train", args.task_type)
     test_tasks = tasks_of("test", args.task_type)
     if not train_tasks or not test_tasks:
         raise SystemExit(f"no {args.task_type} tasks in the train/test splits")
     result: dict[str, Any] = {"provenance": provenance(), "config": {k: v for k, v in vars(args).items()},
                               "train_tasks": len(train_tasks), "test_tasks": len(test_tasks), "runs": []}
-    needs_server = any(c.startswith("dreamgym") or c == "s2r" for c in conditions)
+    needs_server = any(c.startswith("dreamgym") for c in conditions) or ("s2r" in conditions and not args.s2r_from)
+    saved: dict[int, dict[str, Any]] = {}
+    if args.s2r_from:
+        for path in args.s2r_from:
+            saved.update({int(r["seed"]): {**r, "file": path} for r in json.loads(Path(path).read_text())["runs"]
+                          if r["condition"] == "dreamgym"})
+    s2r_steps = int(args.steps * args.s2r_frac)
+    # Unfinished episodes are dropped at the budget, so (c) plays no more episodes at once than fit whole.
+    s2r_parallel = max(1, min(args.parallel, s2r_steps // args.max_steps))
 
     def real() -> gym.Env:
         return gym.make("ALFWorld-Real-v0", max_episode_steps=args.max_steps)
@@ -262,20 +355,39 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                     train_info = run_episodes(dream(k), train_tasks, pol, steps=args.steps, episodes=None,
                                               parallel=args.parallel, rng=rng, learn=True, desc=f"({cond}) s{seed}",
                                               concurrent=True)
+                elif cond == "dreamgym-curriculum":
+                    model = make_experience_model(EnvConfig.from_kwargs({"base_url": base_url, "model": served})
+                                                  .model_spec())
+                    try:
+                        cur = CurriculumRun.start(train_tasks, model, seed, args.task_type,
+                                                  tasks_per_round=args.cur_tasks, group_size=args.cur_group)
+                        train_info = run_episodes(dream(3), train_tasks, pol, steps=args.steps, episodes=None,
+                                                  parallel=args.parallel, rng=rng, learn=True,
+                                                  desc=f"({cond}) s{seed}", concurrent=True, curriculum=cur)
+                    finally:
+                        model.close()
                 elif cond == "s2r":
+                    if "dreamgym" in trained:
+                        pol = trained["dreamgym"].copy()
+                    elif seed in saved:
+                        pol = LinearPolicy(lr=args.lr, theta=np.array([saved[seed]["theta"][f] for f in FEATURES]),
+                                           baseline=float(saved[seed].get("baseline", 0.0)))
+                    else:
+                        raise SystemExit(f"s2r needs the dreamgym condition before it in --conditions, or seed {seed} "
+                                         "in --s2r-from")
+                    train_info = run_episodes(real, train_tasks, pol, steps=s2r_steps, episodes=None,
+                                              parallel=s2r_parallel, rng=rng, learn=True, desc=f"(c) s2r s{seed}")
+                    train_info["parallel"] = s2r_parallel
                     if "dreamgym" not in trained:
-                        raise SystemExit("s2r needs the dreamgym condition before it in --conditions")
-                    pol = trained["dreamgym"].copy()
-                    train_info = run_episodes(real, train_tasks, pol, steps=int(args.steps * args.s2r_frac),
-                                              episodes=None, parallel=args.parallel, rng=rng, learn=True,
-                                              desc=f"(c) s2r s{seed}")
+                        train_info["started_from"] = saved[seed]["file"]
                 trained[cond] = pol
                 ev = evaluate(pol, seed)
-                real_steps = {"real": args.steps, "s2r": int(args.steps * args.s2r_frac)}.get(cond, 0)
+                real_steps = {"real": args.steps, "s2r": s2r_steps}.get(cond, 0)
                 synth_steps = args.steps if cond.startswith("dreamgym") or cond == "s2r" else 0
                 run = {"condition": cond, "seed": seed, "real_steps": real_steps, "synthetic_steps": synth_steps,
                        "train": {k: v for k, v in train_info.items()}, "eval_success": ev["success_rate"],
-                       "eval_episodes": ev["episodes"], "theta": dict(zip(FEATURES, pol.theta.round(3).tolist()))}
+                       "eval_episodes": ev["episodes"], "theta": dict(zip(FEATURES, pol.theta.tolist())),
+                       "baseline": pol.baseline}
                 result["runs"].append(run)
                 if args.json:  # keep what was measured if the run is stopped
                     partial = Path(args.json).with_suffix(".partial.json")

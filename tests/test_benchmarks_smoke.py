@@ -55,3 +55,51 @@ def test_bench_sim_to_real_quick(tmp_path: Path) -> None:
     real_run = next(r for r in result["runs"] if r["condition"] == "real")
     assert real_run["train"]["steps"] >= 200 and real_run["eval_episodes"] == 8
     assert 0.0 <= conds["real"]["mean"] <= 1.0 and conds["untrained"]["real_steps"] == 0
+
+
+def test_bench_sim_to_real_s2r_updates_from_saved_policy(tmp_path: Path) -> None:
+    # (c) from a saved (b) policy: its real budget (20 steps in --quick) must end in whole episodes,
+    # each followed by an update (with 16 episodes at once none would finish, and (c) would equal (b)).
+    sys.path.insert(0, str(BENCH))
+    from bench_sim_to_real import FEATURES
+
+    theta = {f: 0.0 for f in FEATURES}
+    saved = tmp_path / "b.json"
+    saved.write_text(json.dumps({"runs": [{"condition": "dreamgym", "seed": 0, "theta": theta, "baseline": 0.1}]}))
+    result = run_quick("bench_sim_to_real.py", tmp_path, "--conditions", "s2r", "--s2r-from", str(saved),
+                       "--parallel", "16")
+    (run,) = result["runs"]
+    assert run["condition"] == "s2r" and run["real_steps"] == 20 and run["train"]["parallel"] == 1
+    assert run["train"]["episodes"] == 1 and run["train"]["started_from"] == str(saved)
+    assert run["theta"] != theta  # the update moved the policy
+
+
+def _s2r_file(path: Path, runs: list[tuple[str, int, float]], **config) -> str:
+    cfg = {"steps": 3000, "max_steps": 30, "lr": 0.5, "task_type": "pick_and_place_simple", "eval_episodes": 40,
+           "s2r_frac": 0.1, "temperature": 0.8, **config}
+    data = {"config": cfg, "runs": [{"condition": c, "seed": s, "eval_success": x, "real_steps": 0,
+                                     "synthetic_steps": 3000, "train": {"success_rate": 0.0}} for c, s, x in runs]}
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+def test_sim_to_real_summary_merges_seeds_and_refuses_mismatches(tmp_path: Path) -> None:
+    sys.path.insert(0, str(BENCH))
+    from sim_to_real_summary import main as summary_main
+
+    a = _s2r_file(tmp_path / "a.json", [("real", 0, 0.5), ("dreamgym", 0, 0.1)])
+    b = _s2r_file(tmp_path / "b.json", [("real", 0, 0.5), ("real", 1, 0.0), ("dreamgym", 1, 0.3)])
+    result = summary_main([a, b, "--out", str(tmp_path / "sum")])
+    by = {s["condition"]: s for s in result["summary"]}
+    assert by["real"]["per_seed"] == [0.5, 0.0] and by["real"]["n"] == 2  # seed 0 repeated exactly: once
+    assert abs(by["dreamgym"]["mean"] - 0.2) < 1e-9 and by["dreamgym"]["seeds_with_any_success"] == 2
+    assert abs(result["dreamgym_over_real"] - 0.8) < 1e-9
+    assert (tmp_path / "sum.png").stat().st_size > 1000 and "0.200 ± 0.100" in (tmp_path / "sum.md").read_text()
+    other_lr = _s2r_file(tmp_path / "c.json", [("real", 2, 0.1)], lr=0.3)
+    with pytest.raises(SystemExit, match="lr"):
+        summary_main([a, other_lr])
+    conflict = _s2r_file(tmp_path / "d.json", [("dreamgym", 0, 0.9)])
+    with pytest.raises(SystemExit, match="seed 0 is already"):
+        summary_main([a, conflict])
+    rerun = summary_main([a, conflict, "--condition-from", f"dreamgym={conflict}"])  # the rerun replaces a's
+    assert [s["per_seed"] for s in rerun["summary"] if s["condition"] == "dreamgym"] == [[0.9]]

@@ -47,3 +47,21 @@ def test_bench_curriculum_generation_quick(trained_server, tmp_path: Path) -> No
     assert run["domain"] == "alfworld" and rnd["replies"] == 2  # --quick: 2 seeds, 1 round
     assert rnd["proposed"] == rnd["accepted"] + sum(rnd["rejected"].values())  # every candidate accounted for
     assert rnd["unparsed_replies"] <= rnd["replies"] and rnd["wall_s"] > 0
+
+
+def test_bench_sim_to_real_curriculum_quick(trained_server, tmp_path: Path) -> None:
+    # (b'') with the trained default: the curriculum plans rounds, the served model writes variations,
+    # only pick-and-place ones are kept, and every candidate is accounted for.
+    result = run_quick("bench_sim_to_real.py", tmp_path, "--base-url", trained_server.base_url,
+                       "--conditions", "dreamgym-curriculum", "--temperature", "0.8", "--max-steps", "10",
+                       "--cur-tasks", "2", "--cur-group", "2")
+    (run,) = result["runs"]
+    cur = run["train"]["curriculum"]
+    assert run["synthetic_steps"] == 200 and run["real_steps"] == 0 and run["eval_episodes"] == 8
+    assert cur["round"] >= 3 and len(cur["evolve"]) == cur["round"] - 1  # a new round evolves first
+    assert cur["with_groups"] >= 1 and cur["episodes_started"] >= run["train"]["episodes"]
+    for rnd in cur["evolve"]:
+        assert rnd["proposed"] == rnd["accepted"] + sum(rnd["rejected"].values())
+    assert sum(r["proposed"] for r in cur["evolve"]) > 0
+    assert cur["generated"] == sum(r["accepted"] for r in cur["evolve"])
+    assert cur["generated_task_types"] in ([], ["pick_and_place_simple"])

@@ -1,0 +1,133 @@
+"""Merges several ``bench_sim_to_real.py`` JSON files (runs of different seeds or conditions) into one
+table and one plot: held-out real success per condition, every seed as a dot, mean and spread.
+
+Runs must share the settings that decide what a number means (training steps, episode limit, learning
+rate, task type, evaluation episodes, S2R share); a file that differs is refused. The same
+(condition, seed) in two files counts once when both agree (the real engine's runs repeat exactly) and
+is refused when they differ.
+
+    python benchmarks/sim_to_real_summary.py benchmarks/results/sim_to_real_t08*.json \\
+        --out benchmarks/results/sim_to_real_summary
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import markdown_table
+
+#: Settings that must agree between merged files.
+SHARED = ("steps", "max_steps", "lr", "task_type", "eval_episodes", "s2r_frac")
+#: Conditions whose runs sample the experience model (their temperature is reported).
+SYNTHETIC = ("dreamgym", "dreamgym-no-retrieval", "dreamgym-curriculum", "s2r")
+
+
+def merge(paths: Sequence[str], condition_from: dict[str, str] | None = None) -> dict[str, Any]:
+    """The runs of ``paths`` by condition, with the shared config; raises ``SystemExit`` on a mismatch.
+
+    ``condition_from`` maps a condition to the one file its runs are taken from (others' are skipped).
+    """
+    condition_from = condition_from or {}
+    config: dict[str, Any] | None = None
+    runs: dict[tuple[str, int], dict[str, Any]] = {}
+    temps: dict[str, set[float]] = {}
+    for path in paths:
+        data = json.loads(Path(path).read_text())
+        cfg = {k: data["config"].get(k) for k in SHARED}
+        if config is None:
+            config = cfg
+        elif cfg != config:
+            diff = {k: (config[k], cfg[k]) for k in SHARED if config[k] != cfg[k]}
+            raise SystemExit(f"{path}: settings differ from the first file's: {diff}")
+        for r in data["runs"]:
+            if r["condition"] in condition_from and Path(condition_from[r["condition"]]) != Path(path):
+                continue
+            key = (r["condition"], int(r["seed"]))
+            if key in runs:
+                if runs[key]["eval_success"] == r["eval_success"]:
+                    continue  # the same deterministic run in two files (e.g. the real engine's, seed for seed)
+                raise SystemExit(f"{path}: condition {key[0]!r} seed {key[1]} is already in an earlier file "
+                                 f"with another result ({runs[key]['eval_success']} against {r['eval_success']})")
+            runs[key] = {**r, "file": str(path)}
+            if r["condition"] in SYNTHETIC:
+                temps.setdefault(r["condition"], set()).add(float(data["config"].get("temperature", 0.0)))
+    return {"config": config or {}, "runs": runs, "temperatures": {k: sorted(v) for k, v in temps.items()}}
+
+
+def summarise(merged: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per condition: seeds, per-seed held-out success, mean, sd, steps, mean training success."""
+    by: dict[str, list[dict[str, Any]]] = {}
+    for (cond, _), r in sorted(merged["runs"].items(), key=lambda kv: kv[0][1]):
+        by.setdefault(cond, []).append(r)
+    out = []
+    for cond, rs in by.items():
+        xs = [float(r["eval_success"]) for r in rs]
+        train = [r["train"].get("success_rate") for r in rs if r.get("train")]
+        out.append({"condition": cond, "seeds": [int(r["seed"]) for r in rs], "per_seed": xs,
+                    "mean": float(np.mean(xs)), "sd": float(np.std(xs)), "n": len(xs),
+                    "real_steps": rs[0]["real_steps"], "synthetic_steps": rs[0]["synthetic_steps"],
+                    "train_success": float(np.mean(train)) if train else None,
+                    "seeds_with_any_success": sum(x > 0 for x in xs)})
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("files", nargs="+", help="bench_sim_to_real.py JSON files")
+    p.add_argument("--out", default=None, help="path prefix: writes PREFIX.json, PREFIX.md and PREFIX.png")
+    p.add_argument("--condition-from", action="append", default=[], metavar="CONDITION=FILE",
+                   help="take CONDITION's runs only from FILE (e.g. a rerun that replaces earlier ones)")
+    args = p.parse_args(argv)
+    picks = dict(c.split("=", 1) for c in args.condition_from)
+    merged = merge(args.files, picks)
+    summary = summarise(merged)
+    by = {s["condition"]: s for s in summary}
+    ratio = by["dreamgym"]["mean"] / by["real"]["mean"] if "real" in by and "dreamgym" in by and by["real"]["mean"] else None
+    rows = [[s["condition"], s["real_steps"], s["synthetic_steps"], ", ".join(f"{x:.3f}" for x in s["per_seed"]),
+             f"{s['mean']:.3f} ± {s['sd']:.3f}", f"{s['seeds_with_any_success']}/{s['n']}",
+             "–" if s["train_success"] is None else f"{s['train_success']:.3f}"] for s in summary]
+    table = markdown_table(["condition", "real steps", "synthetic steps", "held-out real success per seed",
+                            "mean ± sd", "seeds > 0", "training success (own env)"], rows)
+    cfg = merged["config"]
+    text = (f"Merged from: {', '.join(f'`{f}`' for f in args.files)}"
+            + "".join(f"; {c} only from `{f}`" for c, f in picks.items()) + "\n\n"
+            f"Settings: {cfg}; experience-model temperature by condition: {merged['temperatures']}\n\n{table}\n")
+    if ratio is not None:
+        text += f"\n(b) / (a) held-out real success: {ratio:.2f}\n"
+    print(text)
+    result = {"files": list(args.files), "condition_from": picks, "config": cfg, "temperatures": merged["temperatures"], "summary": summary,
+              "dreamgym_over_real": ratio}
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
+        out.with_suffix(".md").write_text(text)
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(8, 4))
+        for i, s in enumerate(summary):
+            ax.bar(i, s["mean"], yerr=s["sd"], capsize=4, color="tab:blue", alpha=0.6)
+            jitter = np.linspace(-0.15, 0.15, len(s["per_seed"])) if len(s["per_seed"]) > 1 else [0.0]
+            ax.scatter(i + np.asarray(jitter), s["per_seed"], color="black", s=14, zorder=3)
+        ax.set_xticks(range(len(summary)), [f"{s['condition']}\n({s['n']} seeds)" for s in summary])
+        ax.set_ylabel("held-out real success")
+        ax.set_title(f"ALFWorld {cfg.get('task_type')}: {cfg.get('steps')} training steps; dots = seeds")
+        fig.tight_layout()
+        fig.savefig(out.with_suffix(".png"), dpi=120)
+        print(f"wrote {out.with_suffix('.json')} (+ .md, .png)")
+    return result
+
+
+if __name__ == "__main__":
+    main()
