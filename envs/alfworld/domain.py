@@ -117,6 +117,23 @@ _GOAL_PATTERNS = tuple((t, re.compile(p)) for t, p in (
 ))
 
 
+def _goal_of(task: Task) -> dict[str, Any]:
+    """The task's goal: its generated problem's, else read from the instruction with ALFWorld's goal
+    templates (generated and imported tasks have no problem); ``{}`` when neither gives one."""
+    goal = (task.meta.get("problem") or {}).get("goal")
+    if goal:
+        return goal
+    text = task.instruction.strip().lower()
+    text = text if text.endswith(".") else text + "."
+    for task_type, pattern in _GOAL_PATTERNS:
+        m = pattern.match(text)
+        if m:
+            if task_type == "look_at_obj_in_light":
+                return {"task_type": task_type, "object_type": m.group("obj"), "toggle_type": m.group("recep")}
+            return {"task_type": task_type, "object_type": m.group("obj"), "receptacle_type": m.group("recep")}
+    return {}
+
+
 def _layout_objects(task: Task) -> list[str]:
     """The object classes (lower case, one per instance) of a task's generated layout."""
     return [str(o[1]).lower() for o in (task.meta.get("problem") or {}).get("objects") or ()]
@@ -304,7 +321,7 @@ class ALFWorldDomain(Domain):
         acts = self.admissible_actions(task, history, state) or []
         if not acts:
             return ""
-        goal = (task.meta.get("problem") or {}).get("goal") or {}
+        goal = _goal_of(task)
         obj = str(goal.get("object_type", "")).lower()
         recep = str(goal.get("receptacle_type", "")).lower()
         lamp = str(goal.get("toggle_type", "")).lower()
@@ -354,7 +371,7 @@ class ALFWorldDomain(Domain):
         refuse = Outcome(outcome.next_state, 0.0, False)
         if outcome.next_state.strip() == NOTHING_HAPPENS:
             return refuse, "reward refused: 'Nothing happens.' changes nothing"
-        goal = (task.meta.get("problem") or {}).get("goal") or {}
+        goal = _goal_of(task)
         act = action.strip()
         put = re.fullmatch(rf"(?:put ({_ENTITY}) (?:in/on|in|on)|move ({_ENTITY}) to) ({_ENTITY})", act)
         use = re.fullmatch(rf"use ({_ENTITY})", act)

@@ -7,6 +7,7 @@ import random
 
 import pytest
 from dreamgym_env.envs.alfworld.alfred import TASK_TYPES
+from dreamgym_env.envs.alfworld.features import parse_goal
 from dreamgym_env.envs.alfworld.problem import Problem
 
 from dreamgym_env.domain import Outcome, get_domain
@@ -95,6 +96,21 @@ def test_check_outcome_refuses_impossible_rewards() -> None:
     lamp = look.meta["problem"]["goal"]["toggle_type"].lower()
     ok, note = DOMAIN.check_outcome(look, "", f"use {lamp} 1", Outcome(f"You turn on the {lamp} 1.", 1.0, True))
     assert ok.reward == 1.0 and note is None
+
+
+def test_check_outcome_reads_the_goal_of_a_generated_task() -> None:
+    # A generated task has no problem: its goal comes from the instruction, so a put of another object
+    # (which the model may reward) is refused, as on a shipped task.
+    parent = next(t for t in DOMAIN.tasks("train") if t.meta["task_type"] == "pick_and_place_simple")
+    text = next(x for x in DOMAIN.reference_variations(parent, random.Random(0)) if x.startswith(("put a ", "put some ")))
+    task = DOMAIN.check_generated_task(text, parent).task
+    assert task is not None and "problem" not in task.meta
+    _, obj, recep = parse_goal(text)
+    win = Outcome("You put it there.", 1.0, True)
+    assert DOMAIN.check_outcome(task, "", f"put {obj} 1 in/on {recep} 1", win) == (win, None)
+    other = "pen" if obj != "pen" else "mug"
+    fixed, note = DOMAIN.check_outcome(task, "", f"put {other} 1 in/on {recep} 1", win)
+    assert fixed.reward == 0.0 and not fixed.done and obj in note
 
 
 def test_grammar_and_prompt() -> None:
