@@ -30,10 +30,10 @@ SHARED = ("steps", "max_steps", "lr", "task_type", "eval_episodes", "s2r_frac")
 SYNTHETIC = ("dreamgym", "dreamgym-no-retrieval", "dreamgym-curriculum", "s2r")
 
 
-def merge(paths: Sequence[str], condition_from: dict[str, str] | None = None) -> dict[str, Any]:
+def merge(paths: Sequence[str], condition_from: dict[str, set[str]] | None = None) -> dict[str, Any]:
     """The runs of ``paths`` by condition, with the shared config; raises ``SystemExit`` on a mismatch.
 
-    ``condition_from`` maps a condition to the one file its runs are taken from (others' are skipped).
+    ``condition_from`` maps a condition to the files its runs are taken from (others' are skipped).
     """
     condition_from = condition_from or {}
     config: dict[str, Any] | None = None
@@ -48,7 +48,7 @@ def merge(paths: Sequence[str], condition_from: dict[str, str] | None = None) ->
             diff = {k: (config[k], cfg[k]) for k in SHARED if config[k] != cfg[k]}
             raise SystemExit(f"{path}: settings differ from the first file's: {diff}")
         for r in data["runs"]:
-            if r["condition"] in condition_from and Path(condition_from[r["condition"]]) != Path(path):
+            if r["condition"] in condition_from and Path(path) not in {Path(f) for f in condition_from[r["condition"]]}:
                 continue
             key = (r["condition"], int(r["seed"]))
             if key in runs:
@@ -84,9 +84,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p.add_argument("files", nargs="+", help="bench_sim_to_real.py JSON files")
     p.add_argument("--out", default=None, help="path prefix: writes PREFIX.json, PREFIX.md and PREFIX.png")
     p.add_argument("--condition-from", action="append", default=[], metavar="CONDITION=FILE",
-                   help="take CONDITION's runs only from FILE (e.g. a rerun that replaces earlier ones)")
+                   help="take CONDITION's runs only from FILE (repeatable; e.g. reruns that replace earlier ones)")
     args = p.parse_args(argv)
-    picks = dict(c.split("=", 1) for c in args.condition_from)
+    picks: dict[str, set[str]] = {}
+    for c in args.condition_from:
+        cond, _, path = c.partition("=")
+        picks.setdefault(cond, set()).add(path)
     merged = merge(args.files, picks)
     summary = summarise(merged)
     by = {s["condition"]: s for s in summary}
@@ -98,12 +101,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                             "mean ± sd", "seeds > 0", "training success (own env)"], rows)
     cfg = merged["config"]
     text = (f"Merged from: {', '.join(f'`{f}`' for f in args.files)}"
-            + "".join(f"; {c} only from `{f}`" for c, f in picks.items()) + "\n\n"
+            + "".join(f"; {c} only from {', '.join(f'`{f}`' for f in sorted(fs))}" for c, fs in picks.items())
+            + "\n\n"
             f"Settings: {cfg}; experience-model temperature by condition: {merged['temperatures']}\n\n{table}\n")
     if ratio is not None:
         text += f"\n(b) / (a) held-out real success: {ratio:.2f}\n"
     print(text)
-    result = {"files": list(args.files), "condition_from": picks, "config": cfg, "temperatures": merged["temperatures"], "summary": summary,
+    result = {"files": list(args.files), "condition_from": {c: sorted(fs) for c, fs in picks.items()}, "config": cfg, "temperatures": merged["temperatures"], "summary": summary,
               "dreamgym_over_real": ratio}
     if args.out:
         out = Path(args.out)
