@@ -117,21 +117,30 @@ _GOAL_PATTERNS = tuple((t, re.compile(p)) for t, p in (
 ))
 
 
-def _goal_of(task: Task) -> dict[str, Any]:
-    """The task's goal: its generated problem's, else read from the instruction with ALFWorld's goal
-    templates (generated and imported tasks have no problem); ``{}`` when neither gives one."""
-    goal = (task.meta.get("problem") or {}).get("goal")
-    if goal:
-        return goal
-    text = task.instruction.strip().lower()
+def match_goal(instruction: str) -> tuple[str, str, str] | None:
+    """``(task_type, object class, receptacle or lamp class)`` of an instruction in one of ALFWorld's
+    goal templates (case and a missing final period ignored), else ``None``."""
+    text = instruction.strip().lower()
     text = text if text.endswith(".") else text + "."
     for task_type, pattern in _GOAL_PATTERNS:
         m = pattern.match(text)
         if m:
-            if task_type == "look_at_obj_in_light":
-                return {"task_type": task_type, "object_type": m.group("obj"), "toggle_type": m.group("recep")}
-            return {"task_type": task_type, "object_type": m.group("obj"), "receptacle_type": m.group("recep")}
-    return {}
+            return task_type, m.group("obj"), m.group("recep")
+    return None
+
+
+def _goal_of(task: Task) -> dict[str, Any]:
+    """The task's goal: its generated problem's, else read from the instruction (generated and imported
+    tasks have no problem); ``{}`` when neither gives one."""
+    goal = (task.meta.get("problem") or {}).get("goal")
+    if goal:
+        return goal
+    matched = match_goal(task.instruction)
+    if matched is None:
+        return {}
+    task_type, obj, recep = matched
+    where = "toggle_type" if task_type == "look_at_obj_in_light" else "receptacle_type"
+    return {"task_type": task_type, "object_type": obj, where: recep}
 
 
 def _layout_objects(task: Task) -> list[str]:
@@ -399,13 +408,10 @@ class ALFWorldDomain(Domain):
         text = instruction.strip().lower()
         if not text.endswith("."):
             text += "."
-        for task_type, pattern in _GOAL_PATTERNS:
-            m = pattern.match(text)
-            if m:
-                break
-        else:
+        matched = match_goal(text)
+        if matched is None:
             return TaskCheck(None, "ungrammatical", "matches none of ALFWorld's six goal templates")
-        obj, recep = m.group("obj"), m.group("recep")
+        task_type, obj, recep = matched
         classes = _alfred_classes()
         if obj not in classes["objects"]:
             return TaskCheck(None, "infeasible", f"{obj!r} is not an ALFRED object class")

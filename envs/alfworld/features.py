@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .domain import _GOAL_PATTERNS
+from .domain import match_goal
 
 NOTHING = "Nothing happens."
 _TASK = re.compile(r"Your task is to:\s*(.+?\.)", re.IGNORECASE)
@@ -32,14 +32,7 @@ FEATURES = (
 def parse_goal(text: str) -> tuple[str, str, str] | None:
     """``(task_type, object class, receptacle class)`` from a task instruction or a first observation."""
     m = _TASK.search(text)
-    instruction = (m.group(1) if m else text).strip().lower()
-    if not instruction.endswith("."):
-        instruction += "."
-    for task_type, pattern in _GOAL_PATTERNS:
-        g = pattern.match(instruction)
-        if g:
-            return task_type, g.group("obj"), g.group("recep")
-    return None
+    return match_goal(m.group(1) if m else text)
 
 
 @dataclass
