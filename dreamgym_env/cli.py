@@ -220,6 +220,7 @@ def _train(args: argparse.Namespace) -> int:
                               intermediate_size=args.intermediate, vocab_size=args.vocab),
         save_steps=args.save_steps, threads=args.threads, seed=args.seed, max_examples=args.max_examples,
         task_generation_examples=args.task_generation_examples, examples=args.examples,
+        max_seconds=args.max_seconds,
     )
     if args.export_examples:
         header = export_examples(cfg, args.export_examples)
@@ -390,6 +391,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--intermediate", type=int, default=512)
     t.add_argument("--vocab", type=int, default=4096, help="scratch tokenizer vocabulary")
     t.add_argument("--save-steps", type=int, default=100)
+    t.add_argument("--max-seconds", type=float, default=None,
+                   help="stop after this many seconds of training and save the model as it is")
     t.add_argument("--threads", type=int, default=None)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--task-generation-examples", type=int, default=0,

@@ -133,7 +133,8 @@ def test_train_scratch_resume_and_serveable_folder(tmp_path):
     assert model.config.vocab_size == len(tok) and tok.chat_template
     # A second run with a larger step budget resumes from checkpoint-2 (same tokenizer, no retraining).
     rep2 = train(dataclasses.replace(cfg, max_steps=3), progress=False)
-    assert rep2["steps"] == 3
+    assert rep2["steps"] == 3 and rep2["resumed_from_step"] == 2
+    assert rep2["examples_per_s"] == pytest.approx(4 / rep2["wall_s"], rel=0.2)  # one step's worth, not three
     assert AutoTokenizer.from_pretrained(str(model_dir)).get_vocab() == tok.get_vocab()
 
 
@@ -296,6 +297,21 @@ def test_cli_exports_then_trains_from_the_file(tmp_path, capsys):
     assert (tmp_path / "run" / "model" / "model.safetensors").exists()
     with pytest.raises(InvalidConfigError, match="--data"):
         main(["train", "--domain", "alfworld", "--out", str(tmp_path / "x")])
+
+
+def test_a_time_limit_stops_training_and_still_writes_the_model(tmp_path):
+    from dreamgym_env.training.scratch import ScratchConfig
+    from dreamgym_env.training.sft import TrainConfig, train
+
+    data = _write(tmp_path / "d.jsonl", _seeds(8))
+    cfg = TrainConfig(domain="alfworld", data=(str(data),), out=str(tmp_path / "run"), max_steps=500, batch_size=4,
+                      save_steps=1000, retrieval_k=0, scratch=ScratchConfig(**TINY), threads=1, max_seconds=0.0)
+    rep = train(cfg, progress=False)
+    assert rep["steps"] == 1 and rep["stopped_by_time_limit"] is True
+    assert (tmp_path / "run" / "model" / "model.safetensors").exists()
+    unlimited = train(dataclasses.replace(cfg, out=str(tmp_path / "run2"), max_steps=2, max_seconds=None),
+                      progress=False)
+    assert unlimited["steps"] == 2 and unlimited["stopped_by_time_limit"] is False
 
 
 def test_a_diverged_run_raises_and_writes_no_model(tmp_path):

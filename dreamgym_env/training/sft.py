@@ -69,6 +69,8 @@ class TrainConfig:
             see :mod:`~dreamgym_env.training.task_examples`) so the model also writes tasks.
         examples: Train on a prebuilt examples file (:func:`export_examples`) instead of building
             from ``data``; its header's prompt layout and ``retrieval_k`` replace this config's.
+        max_seconds: Stop at the first step after this many seconds of training and save the model
+            as it is (``None`` = no limit), e.g. to fit a lent GPU's time; the report says so.
     """
 
     domain: str
@@ -93,6 +95,7 @@ class TrainConfig:
     max_examples: int | None = None
     task_generation_examples: int = 0
     examples: str | None = None
+    max_seconds: float | None = None
 
     def prompt_config(self) -> PromptConfig:
         """The prompt layout this model is trained (and must be served) with."""
@@ -293,8 +296,9 @@ def train(config: TrainConfig, progress: bool = True) -> dict[str, Any]:
         train_sampling_strategy="group_by_length", length_column_name="length", remove_unused_columns=True,
         dataset_num_proc=None,
     )
+    clock = _wall_clock_limit(config.max_seconds)
     trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tok,
-                         peft_config=peft_config)
+                         peft_config=peft_config, callbacks=[clock])
     t0 = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     wall = time.perf_counter() - t0
@@ -311,8 +315,11 @@ def train(config: TrainConfig, progress: bool = True) -> dict[str, Any]:
             "base": config.base, "lora": config.lora}
     (model_dir / "dreamgym.json").write_text(json.dumps(meta, indent=1) + "\n")
     steps = int(result.global_step)
+    start = int(resume.name.split("-")[-1]) if resume is not None else 0
     epochs_done = steps * config.batch_size * config.grad_accum / max(1, len(examples))
-    trained_tokens = sum(lengths) * epochs_done
+    # Speeds count only the steps this call trained (a resumed run did the others earlier).
+    run_examples = (steps - start) * config.batch_size * config.grad_accum
+    trained_tokens = sum(lengths) * run_examples / max(1, len(examples))
     history = [h for h in trainer.state.log_history if "loss" in h]
     rep = {
         "config": {k: (v if not hasattr(v, "__dataclass_fields__") else asdict(v)) for k, v in asdict(config).items()},
@@ -320,8 +327,9 @@ def train(config: TrainConfig, progress: bool = True) -> dict[str, Any]:
         "task_generation_examples": task_counts,
         "params": sum(p.numel() for p in final.parameters()),
         "trainable_params": sum(p.numel() for p in trainer.model.parameters() if p.requires_grad),
-        "steps": steps, "epochs": round(epochs_done, 3), "wall_s": round(wall, 1),
-        "examples_per_s": round(steps * config.batch_size * config.grad_accum / max(wall, 1e-9), 3),
+        "steps": steps, "resumed_from_step": start, "stopped_by_time_limit": clock.fired, "epochs": round(epochs_done, 3),
+        "wall_s": round(wall, 1),
+        "examples_per_s": round(run_examples / max(wall, 1e-9), 3),
         "tokens_per_s": round(trained_tokens / max(wall, 1e-9), 1),
         "mean_example_tokens": round(sum(lengths) / len(lengths), 1),
         "final_loss": history[-1]["loss"] if history else math.nan,
@@ -332,6 +340,33 @@ def train(config: TrainConfig, progress: bool = True) -> dict[str, Any]:
     }
     (out / "report.json").write_text(json.dumps(rep, indent=1) + "\n")
     return rep
+
+
+def _wall_clock_limit(seconds: float | None) -> Any:
+    """A callback that stops training at the first step end after ``seconds`` (the model is then saved).
+
+    Its ``fired`` attribute says whether it stopped the run.
+    """
+    from transformers import TrainerCallback
+
+    class WallClockLimit(TrainerCallback):
+        def __init__(self) -> None:
+            self.fired = False
+            self._t0 = time.perf_counter()
+
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            self._t0 = time.perf_counter()
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if seconds is None or time.perf_counter() - self._t0 < seconds:
+                return
+            if not self.fired:
+                log.warning("time limit of %.0f s reached at step %d: stopping and saving the model",
+                            seconds, state.global_step)
+            self.fired = True
+            control.should_training_stop = True
+
+    return WallClockLimit()
 
 
 def _last_checkpoint(folder: Path) -> Path | None:
