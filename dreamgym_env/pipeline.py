@@ -7,18 +7,26 @@ requests concurrently.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from dreamgym_env.domain import Domain, Outcome
 from dreamgym_env.grammar import guard_action
-from dreamgym_env.model.base import ExperienceModel, ModelReply, ModelRequest, ReplyFormat
+from dreamgym_env.model.base import CONTEXT_LENGTH, ExperienceModel, ModelReply, ModelRequest, ReplyFormat
 from dreamgym_env.model.parse import ParsedReply, parse_reply
 from dreamgym_env.model.prompt import PromptConfig, build_messages
 from dreamgym_env.replay.buffer import ReplayBuffer, Retrieved
 from dreamgym_env.types import Task, Transition
+
+#: Each time a prompt does not fit the model's context, its clipped parts (current state, history and
+#: example observations) shrink to this fraction; after ``CONTEXT_RETRIES`` tries the step falls back.
+CONTEXT_SHRINK = 0.6
+CONTEXT_RETRIES = 3
+CONTEXT_ERROR = "prompt does not fit the model's context, even shortened"
 
 REPAIR_MESSAGE = ("Your reply could not be read ({error}). Reply again with exactly the four tags "
                   "<think>, <state>, <reward>, <done> and nothing else.")
@@ -70,11 +78,23 @@ class StepStats:
     repairs: int = 0
     fallbacks: int = 0
     outcome_corrections: int = 0
+    prompt_shortenings: int = 0
 
     def rates(self) -> dict[str, float]:
-        """Fallback/repair rates per model-answered step."""
+        """Fallback/repair/prompt-shortening rates per model-answered step."""
         answered = max(1, self.steps - self.guarded)
-        return {"parse_fallback_rate": self.fallbacks / answered, "repair_rate": self.repairs / answered}
+        return {"parse_fallback_rate": self.fallbacks / answered, "repair_rate": self.repairs / answered,
+                "prompt_shortened_rate": self.prompt_shortenings / answered}
+
+
+def shortened(config: PromptConfig, state: str, scale: float) -> PromptConfig:
+    """The prompt layout with its clipped parts scaled by ``scale`` (the current state relative to its
+    own length), for a prompt the model's context cannot hold."""
+    return dataclasses.replace(
+        config, history_chars=max(40, int(config.history_chars * scale)),
+        example_chars=max(60, int(config.example_chars * scale)),
+        state_chars=max(200, int(min(config.state_chars, len(state)) * scale)),
+    )
 
 
 class StepPipeline:
@@ -116,28 +136,59 @@ class StepPipeline:
         return replay.retrieve(self.domain.name, [(e.state, a) for e, a in zip(eps, actions)],
                                self.settings.retrieval_k)
 
-    def request(self, ep: Episode, action: str, examples: Sequence[Retrieved], seed: int | None) -> ModelRequest:
-        """Stage 3: the prompt for one step."""
+    def request(self, ep: Episode, action: str, examples: Sequence[Retrieved], seed: int | None,
+                scale: float = 1.0) -> ModelRequest:
+        """Stage 3: the prompt for one step (``scale`` < 1 shortens it, see :func:`shortened`)."""
+        config = self.settings.prompt if scale >= 1.0 else shortened(self.settings.prompt, ep.state, scale)
         msgs = build_messages(self.domain.system_prompt(), ep.task.instruction, ep.history,
-                              [r.transition for r in examples], ep.state, action, self.settings.prompt)
+                              [r.transition for r in examples], ep.state, action, config)
         return ModelRequest(messages=tuple(msgs), max_tokens=self.settings.max_new_tokens,
                             temperature=self.settings.temperature, seed=seed, reply_format=self._format)
 
     def parse(self, reply: ModelReply) -> ParsedReply:
         """Stage 5: read the reply (never raises)."""
+        if reply.finish_reason == CONTEXT_LENGTH:
+            return ParsedReply("", "", 0.0, False, CONTEXT_ERROR)
         return parse_reply(reply.text, self.domain.reward_range, require_reasoning=self.settings.prompt.reasoning,
                            truncated=reply.finish_reason == "length")
 
-    def generate(self, requests: Sequence[ModelRequest]) -> tuple[list[ParsedReply], list[list[ModelReply]]]:
-        """Stage 4+5: call the model, parse, and re-ask (up to ``repair_retries``) for unreadable replies."""
+    def simulate(self, eps: Sequence[Episode], actions: Sequence[str], retrieved: Sequence[Sequence[Retrieved]],
+                 seeds: Sequence[int | None]) -> tuple[list[ParsedReply], list[list[ModelReply]]]:
+        """Stages 3-5 for a batch: build the prompts, call the model, parse and repair."""
+        reqs = [self.request(e, a, r, s) for e, a, r, s in zip(eps, actions, retrieved, seeds)]
+        return self.generate(reqs, lambda i, scale: self.request(eps[i], actions[i], retrieved[i], seeds[i], scale))
+
+    def generate(self, requests: Sequence[ModelRequest],
+                 rebuild: Callable[[int, float], ModelRequest] | None = None,
+                 ) -> tuple[list[ParsedReply], list[list[ModelReply]]]:
+        """Stage 4+5: call the model, parse, and re-ask (up to ``repair_retries``) for unreadable replies.
+
+        A request the model's context cannot hold is rebuilt shorter with ``rebuild(index, scale)``
+        (up to ``CONTEXT_RETRIES`` times, each ``CONTEXT_SHRINK`` shorter); one that never fits (or
+        has no ``rebuild``) falls back like an unreadable reply.
+        """
         model: ExperienceModel = self._model_fn()
         replies = model.generate(requests)
         self.stats.model_calls += len(requests)
         all_replies = [[r] for r in replies]
-        parsed = [self.parse(r) for r in replies]
         current = list(requests)
+        scale = [1.0] * len(requests)
+        for _ in range(CONTEXT_RETRIES if rebuild is not None else 0):
+            over = [i for i, r in enumerate(replies) if r.finish_reason == CONTEXT_LENGTH]
+            if not over:
+                break
+            self.stats.prompt_shortenings += len(over)
+            for i in over:
+                scale[i] *= CONTEXT_SHRINK
+                current[i] = rebuild(i, scale[i])
+            again = model.generate([current[i] for i in over])
+            self.stats.model_calls += len(over)
+            for i, rep in zip(over, again):
+                replies[i] = rep
+                all_replies[i].append(rep)
+        parsed = [self.parse(r) for r in replies]
         for _ in range(self.settings.repair_retries):
-            bad = [i for i, p in enumerate(parsed) if p.error is not None]
+            bad = [i for i, p in enumerate(parsed) if p.error is not None and replies[i].finish_reason != CONTEXT_LENGTH]
             if not bad:
                 break
             self.stats.parse_failures += len(bad)
@@ -158,6 +209,7 @@ class StepPipeline:
             self.stats.repairs += len(fixes)
             for i, req, rep in zip(bad, fixes, again):
                 current[i] = req
+                replies[i] = rep
                 all_replies[i].append(rep)
                 parsed[i] = self.parse(rep)
         return parsed, all_replies
@@ -175,9 +227,9 @@ class StepPipeline:
         retrieved = self.retrieve([eps[i] for i in todo], [texts[i] for i in todo])
         t_ret = time.perf_counter() - t_ret
 
-        reqs = [self.request(eps[i], texts[i], r, seeds[i]) for i, r in zip(todo, retrieved)]
         t_model = time.perf_counter()
-        parsed, replies = self.generate(reqs) if reqs else ([], [])
+        parsed, replies = (self.simulate([eps[i] for i in todo], [texts[i] for i in todo], retrieved,
+                                         [seeds[i] for i in todo]) if todo else ([], []))
         t_model = time.perf_counter() - t_model
 
         results: list[StepResult | None] = [None] * n
@@ -187,7 +239,7 @@ class StepPipeline:
             ep, action = eps[i], texts[i]
             info: dict[str, Any] = {
                 "task": ep.task.instruction, "task_id": ep.task.task_id, "action_error": errors[i],
-                "parse_error": None, "repaired": False, "fallback": False, "outcome_note": None,
+                "parse_error": None, "repaired": False, "prompt_shortened": False, "fallback": False, "outcome_note": None,
                 "retrieved": [], "reasoning": "", "prompt_tokens": 0, "completion_tokens": 0,
             }
             if errors[i] is not None:
@@ -199,7 +251,9 @@ class StepPipeline:
                 info["retrieved"] = [r.transition.uid for r in ret]
                 info["prompt_tokens"] = sum(r.prompt_tokens for r in reps)
                 info["completion_tokens"] = sum(r.completion_tokens for r in reps)
-                info["repaired"] = len(reps) > 1
+                too_long = sum(r.finish_reason == CONTEXT_LENGTH for r in reps)
+                info["prompt_shortened"] = too_long > 0
+                info["repaired"] = len(reps) - too_long > 1
                 if p.error is not None:
                     self.stats.fallbacks += 1
                     info["parse_error"] = p.error
@@ -251,7 +305,7 @@ def _bounded(outcome: Outcome, reward_range: tuple[float, float]) -> Outcome:
     """Keeps the reward a finite number in the domain's range, whatever a domain rule returned."""
     lo, hi = reward_range
     r = float(outcome.reward)
-    if r != r or not lo <= r <= hi:  # NaN fails both comparisons
-        r = lo if r != r else min(max(r, lo), hi)
+    if math.isnan(r) or not lo <= r <= hi:
+        r = lo if math.isnan(r) else min(max(r, lo), hi)
         return Outcome(outcome.next_state, r, bool(outcome.done))
     return outcome

@@ -25,10 +25,13 @@ class StubServer:
         api_key: Demand ``Authorization: Bearer <api_key>`` (401 otherwise, as vLLM does).
         reply: The assistant text of every normal answer.
         start: Start serving now (``stop()``/``start()`` restart it on the same port).
+        context_chars: Answer vLLM's 400 for a prompt over its context to requests whose messages
+            hold more characters than this (``None`` = no limit).
     """
 
     def __init__(self, script: Sequence[int] = (), reject_structured: bool = False, api_key: str | None = None,
-                 reply: str = REPLY, start: bool = True) -> None:
+                 reply: str = REPLY, start: bool = True, context_chars: int | None = None) -> None:
+        self.context_chars = context_chars
         self.script = list(script)
         self.reject_structured = reject_structured
         self.api_key = api_key
@@ -75,6 +78,13 @@ class StubServer:
                 if stub.script:
                     code = stub.script.pop(0)
                     return self._send(code, {"error": {"message": f"scripted {code}"}})
+                chars = sum(len(m["content"]) for m in body["messages"])
+                if stub.context_chars is not None and chars > stub.context_chars:
+                    return self._send(400, {"error": {"message": (
+                        "This model's maximum context length is 2048 tokens. However, your prompt contains at "
+                        f"least 2049 input tokens ({chars} chars), which exceeds this limit even without any output "
+                        "tokens. Please reduce the length of the input prompt."), "type": "BadRequestError",
+                        "param": "input_tokens", "code": 400}})
                 if stub.reject_structured and "structured_outputs" in body:
                     return self._send(400, {"error": {"message": "structured_outputs is not supported"}})
                 self._send(200, {"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],

@@ -55,3 +55,17 @@ def test_free_text_without_format(tiny_model_dir) -> None:
     m = TransformersExperienceModel(TransformersModelConfig(tiny_model_dir))
     [r] = m.generate([ModelRequest(({"role": "user", "content": "hi"},), max_tokens=6)])
     assert isinstance(r.text, str) and r.completion_tokens <= 6
+
+
+def test_a_prompt_over_the_models_positions_gets_a_context_length_reply(tiny_model_dir) -> None:
+    from dreamgym_env.model.base import CONTEXT_LENGTH
+    from dreamgym_env.model.transformers_backend import TransformersExperienceModel, TransformersModelConfig
+
+    m = TransformersExperienceModel(TransformersModelConfig(tiny_model_dir))
+    fmt = ReplyFormat(True, True)
+    long = ModelRequest(({"role": "user", "content": "look around the room " * 600},), max_tokens=16,
+                        reply_format=fmt)  # ~3,000 tokens > the tiny model's 2,048 positions
+    short = ModelRequest(({"role": "user", "content": "<action>look</action>"},), max_tokens=16, reply_format=fmt)
+    over, ok = m.generate([long, short])
+    assert over.finish_reason == CONTEXT_LENGTH and over.text == "" and over.completion_tokens == 0
+    assert ok.finish_reason == "stop" and ok.text.endswith("</done>")

@@ -12,7 +12,7 @@ from stubs import REPLY
 from stubs import StubServer as Stub
 
 from dreamgym_env.error import ModelRequestError, ServerUnavailableError
-from dreamgym_env.model.base import ModelRequest, ReplyFormat
+from dreamgym_env.model.base import CONTEXT_LENGTH, ModelRequest, ReplyFormat
 from dreamgym_env.model.openai_backend import OpenAIExperienceModel, OpenAIModelConfig
 from dreamgym_env.serving import free_port
 
@@ -33,6 +33,19 @@ def test_asks_the_server_for_its_model_and_sends_the_regex() -> None:
         assert body["model"] == "stub-model"
         assert body["structured_outputs"]["regex"] == ReplyFormat().regex()
         m.close()
+    finally:
+        stub.close()
+
+
+def test_a_prompt_over_the_context_is_a_reply_to_shorten_not_an_error() -> None:
+    stub = Stub(context_chars=100)
+    try:
+        m = model(stub.url)
+        long = ModelRequest(messages=({"role": "user", "content": "x" * 500},), max_tokens=8)
+        over, ok = m.generate([long, REQ])
+        assert over.finish_reason == CONTEXT_LENGTH and over.text == ""
+        assert ok.text == REPLY and ok.finish_reason == "stop"
+        assert len(stub.bodies) == 2  # not retried: shortening is the caller's job
     finally:
         stub.close()
 

@@ -249,8 +249,7 @@ class ModelPredictor:
         actions = [it.truth.action for it in items]
         guarded = [pipe.guard(e, a) for e, a in zip(eps, actions)]
         retrieved = pipe.retrieve(eps, [g[0] for g in guarded])
-        reqs = [pipe.request(e, g[0], r, 0) for e, g, r in zip(eps, guarded, retrieved)]
-        parsed, replies = pipe.generate(reqs)
+        parsed, replies = pipe.simulate(eps, [g[0] for g in guarded], retrieved, [0] * len(eps))
         out = []
         for e, g, p, reps in zip(eps, guarded, parsed, replies):
             tokens = sum(r.completion_tokens for r in reps)

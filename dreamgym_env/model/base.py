@@ -52,9 +52,16 @@ class ModelRequest:
     reply_format: ReplyFormat | None = None
 
 
+#: ``ModelReply.finish_reason`` of a request the model could not take: its prompt (with the reply's
+#: budget) does not fit the model's context. The text is empty; the step pipeline shortens the prompt
+#: and asks again.
+CONTEXT_LENGTH = "context_length"
+
+
 @dataclass(frozen=True)
 class ModelReply:
-    """The model's raw reply with its cost."""
+    """The model's raw reply with its cost (``finish_reason``: ``"stop"``, ``"length"`` or
+    :data:`CONTEXT_LENGTH`)."""
 
     text: str
     finish_reason: str = "stop"

@@ -7,6 +7,7 @@ together. Retries cover only what retrying can fix: connection errors, timeouts 
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -17,10 +18,12 @@ import openai
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from dreamgym_env.error import ModelRequestError, ServerUnavailableError
-from dreamgym_env.model.base import ModelReply, ModelRequest, generate_concurrently
+from dreamgym_env.model.base import CONTEXT_LENGTH, ModelReply, ModelRequest, generate_concurrently
 
 #: Errors worth retrying: the server is starting, restarting or overloaded. 4xx are our fault: never retried.
 RETRYABLE = (openai.APIConnectionError, openai.APITimeoutError, openai.InternalServerError)
+#: How vLLM (and OpenAI) word a 400 for a prompt longer than the model's context.
+_CONTEXT_RE = re.compile(r"maximum context length|context_length_exceeded|reduce the length of", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,8 @@ class OpenAIExperienceModel:
                 # stop sending them and rely on lenient parsing.
                 self._structured = False
                 return self._one(req)
+            if _CONTEXT_RE.search(str(e)):  # the prompt is too long for this model: the caller shortens it
+                return ModelReply(text="", finish_reason=CONTEXT_LENGTH, latency_s=time.perf_counter() - t0)
             raise ModelRequestError(f"The server at {self.base_url} rejected the request: {e}") from e
         except RETRYABLE as e:
             raise ServerUnavailableError(

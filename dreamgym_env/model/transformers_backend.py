@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from dreamgym_env.model.base import ModelReply, ModelRequest
+from dreamgym_env.model.base import CONTEXT_LENGTH, ModelReply, ModelRequest
 
 STOP = "</done>"
 #: Token budget of the reasoning stage (the reply format asks for one to three short sentences).
@@ -132,16 +132,36 @@ class TransformersExperienceModel:
                                       completion_tokens=int(keep.shape[0]), latency_s=dt))
         return replies
 
+    def _fits(self, req: ModelRequest) -> bool:
+        """Whether the prompt and the reply's budget fit the model's positions."""
+        limit = getattr(self.model.config, "max_position_embeddings", None)
+        if not limit:
+            return True
+        n = len(self.tokenizer(self._prompts([req])[0], add_special_tokens=False)["input_ids"])
+        return n + req.max_tokens <= limit
+
     def generate(self, requests: Sequence[ModelRequest]) -> list[ModelReply]:
-        """Generates replies, ``max_batch_size`` requests at a time (same temperature per batch)."""
-        out: list[ModelReply] = []
+        """Generates replies, ``max_batch_size`` requests at a time (same temperature per batch).
+
+        A request whose prompt does not fit the model's context gets an empty
+        :data:`~dreamgym_env.model.base.CONTEXT_LENGTH` reply instead.
+        """
+        out: list[ModelReply | None] = [None] * len(requests)
         with self._lock:
+            todo = []
+            for i, r in enumerate(requests):
+                if self._fits(r):
+                    todo.append(i)
+                else:
+                    out[i] = ModelReply(text="", finish_reason=CONTEXT_LENGTH)
             bs = self.config.max_batch_size
-            for i in range(0, len(requests), bs):
-                batch = requests[i: i + bs]
+            for k in range(0, len(todo), bs):
+                idx = todo[k: k + bs]
+                batch = [requests[i] for i in idx]
                 structured = batch[0].reply_format is not None
-                out.extend(self._structured(batch) if structured else self._free(batch))
-        return out
+                for i, rep in zip(idx, self._structured(batch) if structured else self._free(batch)):
+                    out[i] = rep
+        return out  # type: ignore[return-value]
 
     def close(self) -> None:
         """Drops the model (memory is freed when the last reference goes)."""
