@@ -7,6 +7,7 @@ tests/integration/test_context_length_vllm.py.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import gymnasium as gym
@@ -44,10 +45,10 @@ def test_a_prompt_over_the_context_is_shortened_until_it_fits(env_id: str) -> No
     model = SmallContextModel(0.85)
     env = gym.make(env_id, experience_model=model)
     env.reset(seed=0)
-    obs, r, term, trunc, info = env.step(ACTION[env_id])
+    obs, _r, _term, _trunc, info = env.step(ACTION[env_id])
     sizes = [len(q.messages[-1]["content"]) for q in model.requests]
     assert len(sizes) >= 2 and sizes[-1] <= model.limit < sizes[0]
-    assert all(b < a for a, b in zip(sizes, sizes[1:]))  # each try shorter
+    assert all(b < a for a, b in itertools.pairwise(sizes))  # each try shorter
     assert model.requests[-1].messages[-1]["content"].endswith(f"<action>{ACTION[env_id]}</action>")
     assert info["prompt_shortened"] and not info["fallback"] and not info["repaired"]
     assert info["parse_error"] is None and obs.startswith("After ")
