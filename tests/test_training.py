@@ -293,8 +293,10 @@ def test_cli_exports_then_trains_from_the_file(tmp_path, capsys):
     assert "examples:" in capsys.readouterr().out and not (tmp_path / "run").exists()
     assert main(["train", "--domain", "alfworld", "--examples", str(ex), "--out", str(tmp_path / "run"),
                  "--max-steps", "1", "--batch-size", "4", "--hidden", "32", "--layers", "1", "--heads", "2",
-                 "--intermediate", "64", "--vocab", "400", "--threads", "1"]) == 0
+                 "--intermediate", "64", "--vocab", "400", "--threads", "1", "--max-length", "3000"]) == 0
     assert (tmp_path / "run" / "model" / "model.safetensors").exists()
+    config = json.loads((tmp_path / "run" / "model" / "config.json").read_text())
+    assert config["max_position_embeddings"] == 3000  # a longer --max-length gets the positions for it
     with pytest.raises(InvalidConfigError, match="--data"):
         main(["train", "--domain", "alfworld", "--out", str(tmp_path / "x")])
 
