@@ -168,7 +168,7 @@ class StepPipeline:
         has no ``rebuild``) falls back like an unreadable reply.
         """
         model: ExperienceModel = self._model_fn()
-        replies = model.generate(requests)
+        replies = list(model.generate(requests))
         self.stats.model_calls += len(requests)
         all_replies = [[r] for r in replies]
         current = list(requests)

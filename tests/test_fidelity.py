@@ -96,6 +96,18 @@ def test_unreadable_replies_count_as_fallback():
     assert res["parse_fallback"] == 1.0
 
 
+def test_prompts_too_long_for_the_model_are_counted():
+    from dreamgym_env.model.base import CONTEXT_LENGTH, ModelReply
+
+    class NoRoom(FakeModel):
+        def generate(self, requests):
+            return [ModelReply(text="", finish_reason=CONTEXT_LENGTH) for _ in requests]
+
+    res = fid.evaluate(ALF, _items(4), fid.ModelPredictor("tiny-context", ALF, NoRoom()),
+                       fid.FidelityConfig("alfworld"), progress=False)
+    assert res["prompt_shortened"] == 1.0 and res["parse_fallback"] == 1.0
+
+
 def test_nearest_neighbour_on_its_own_data_is_exact(embedder):
     from dreamgym_env.replay.buffer import open_replay
 

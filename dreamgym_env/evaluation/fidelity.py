@@ -12,7 +12,8 @@ seed index, the state and the action) and its prediction is compared with what t
   prompt (the domain's :meth:`~dreamgym_env.domain.Domain.reveals_hidden` is false: no object or
   page content that the context never showed);
 * ``element_f1``: for domains with structured states (WebArena's accessibility tree), F1 over elements;
-* ``parse_fallback``: replies that stayed unreadable after the repair request.
+* ``parse_fallback``: replies that stayed unreadable after the repair request;
+* ``prompt_shortened``: prompts the model's context could not hold, shortened and asked again.
 
 ``env`` metrics are what an agent sees (the guard answers grammar-invalid actions, the domain's
 success rule checks claimed rewards); ``model`` metrics are the raw model prediction for every item.
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from dreamgym_env.domain import Domain, Outcome
+from dreamgym_env.model.base import CONTEXT_LENGTH
 from dreamgym_env.model.prompt import PromptConfig
 from dreamgym_env.types import Task, Transition
 
@@ -54,6 +56,7 @@ class Prediction:
     parse_fallback: bool = False
     reasoning: str = ""
     completion_tokens: int = 0
+    prompt_shortened: bool = False
 
 
 class Predictor(Protocol):
@@ -174,6 +177,7 @@ def score(domain: Domain, items: Sequence[EvalItem], preds: Sequence[Prediction]
             m["element_f1"] = sum(el) / len(el)
         out[view] = m
     out["parse_fallback"] = sum(p.parse_fallback for p in preds) / max(1, len(preds))
+    out["prompt_shortened"] = sum(p.prompt_shortened for p in preds) / max(1, len(preds))
     out["mean_completion_tokens"] = sum(p.completion_tokens for p in preds) / max(1, len(preds))
     return out
 
@@ -261,7 +265,8 @@ class ModelPredictor:
                 env = Outcome(self.domain.invalid_action_observation(e.state), 0.0, False)
             else:
                 env, _ = self.domain.check_outcome(e.task, e.state, g[0], model)
-            out.append(Prediction(model, env, p.error is not None, p.reasoning, tokens))
+            short = any(r.finish_reason == CONTEXT_LENGTH for r in reps)
+            out.append(Prediction(model, env, p.error is not None, p.reasoning, tokens, short))
         return out
 
 
