@@ -168,11 +168,12 @@ class Domain:
         actions = self.admissible_actions(task, history, state) or []
         return rng.choice(actions) if actions else ""
 
-    def check_outcome(self, task: Task, state: str, action: str, outcome: Outcome) -> tuple[Outcome, str | None]:
+    def check_outcome(self, task: Task, state: str, action: str, outcome: Outcome,
+                      history: Sequence[Transition] = ()) -> tuple[Outcome, str | None]:
         """Applies the domain's own success rule to a predicted outcome.
 
-        Returns the (possibly corrected) outcome and a note when it was corrected. The default
-        accepts the prediction as is.
+        ``history`` holds the episode's earlier transitions. Returns the (possibly corrected) outcome
+        and a note when it was corrected. The default accepts the prediction as is.
         """
         return outcome, None
 

@@ -265,7 +265,7 @@ class StepPipeline:
                                       p.reward, p.done)
                     info["reasoning"] = p.reasoning
                     if self.settings.check_outcome:
-                        outcome, note = self.domain.check_outcome(ep.task, ep.state, action, outcome)
+                        outcome, note = self.domain.check_outcome(ep.task, ep.state, action, outcome, ep.history)
                         if note:
                             self.stats.outcome_corrections += 1
                             info["outcome_note"] = note

@@ -264,7 +264,7 @@ class ModelPredictor:
             if g[1] is not None:
                 env = Outcome(self.domain.invalid_action_observation(e.state), 0.0, False)
             else:
-                env, _ = self.domain.check_outcome(e.task, e.state, g[0], model)
+                env, _ = self.domain.check_outcome(e.task, e.state, g[0], model, e.history)
             short = any(r.finish_reason == CONTEXT_LENGTH for r in reps)
             out.append(Prediction(model, env, p.error is not None, p.reasoning, tokens, short))
         return out

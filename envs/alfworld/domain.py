@@ -226,6 +226,30 @@ def _track(task: Task, history: Sequence[Transition]) -> _Seen:
     return seen
 
 
+def _contents(history: Sequence[Transition]) -> dict[str, set[str]]:
+    """What each receptacle is known to hold after ``history``: objects listed when the agent went
+    there or opened it, plus what it put there, minus what it took."""
+    held: dict[str, set[str]] = {}
+    for t in history:
+        if t.next_state.strip() == NOTHING_HAPPENS:
+            continue
+        a, obs = t.action.strip(), t.next_state
+        m = re.fullmatch(rf"(?:go to|open) ({_ENTITY})", a)
+        if m:
+            listed = _LIST.search(obs)
+            if listed and f"The {m.group(1)} is closed." not in obs:
+                held[m.group(1)] = set(_ART.findall(listed.group(1)))
+            continue
+        m = re.fullmatch(rf"take ({_ENTITY}) from ({_ENTITY})", a)
+        if m:
+            held.setdefault(m.group(2), set()).discard(m.group(1))
+            continue
+        m = re.fullmatch(rf"(?:put ({_ENTITY}) (?:in/on|in|on)|move ({_ENTITY}) to) ({_ENTITY})", a)
+        if m:
+            held.setdefault(m.group(3), set()).add(m.group(1) or m.group(2))
+    return held
+
+
 class ALFWorldDomain(Domain):
     """ALFWorld's rules, grammar and data for the experience model."""
 
@@ -366,12 +390,14 @@ class ALFWorldDomain(Domain):
         return rng.choice(unseen) if unseen else rng.choice(acts)
 
     # ----- outcome checks -------------------------------------------------------------------------
-    def check_outcome(self, task: Task, state: str, action: str, outcome: Outcome) -> tuple[Outcome, str | None]:
+    def check_outcome(self, task: Task, state: str, action: str, outcome: Outcome,
+                      history: Sequence[Transition] = ()) -> tuple[Outcome, str | None]:
         """Refuses rewards the real engine can never give on this step.
 
         Only a successful put/move can complete a placing task and only turning on a lamp of the asked
-        kind a look task; the object and receptacle classes must be the goal's; "Nothing happens."
-        never completes anything.
+        kind a look task; the object and receptacle classes must be the goal's; a two-object task
+        also needs another object of the goal's class already known (from ``history``) to be in that
+        receptacle; "Nothing happens." never completes anything.
         """
         if outcome.reward <= 0:
             if outcome.done:  # the real engine ends an episode only when the goal holds (or at the step limit)
@@ -396,7 +422,14 @@ class ALFWorldDomain(Domain):
             obj = put.group(1) or put.group(2)
             if (_cls(obj) == str(goal.get("object_type", "")).lower()
                     and _cls(put.group(3)) == str(goal.get("receptacle_type", "")).lower()):
-                return outcome, None
+                if goal.get("task_type") != "pick_two_obj_and_place":
+                    return outcome, None
+                # Exact on every goal put of the collected real two-object episodes (272 of 272).
+                inside = _contents(history).get(put.group(3), set())
+                if any(_cls(o) == _cls(obj) and o != obj for o in inside):
+                    return outcome, None
+                return refuse, (f"reward refused: this task needs two {_cls(obj)}s in the {put.group(3)}, "
+                                "and no other is known to be there")
         return refuse, ("reward refused: only putting a " + str(goal.get("object_type", "")).lower()
                         + " in/on a " + str(goal.get("receptacle_type", "")).lower() + " completes this task")
 

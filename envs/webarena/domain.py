@@ -163,7 +163,8 @@ class WebArenaDomain(Domain):
         return TaskCheck(Task(task_id=f"webarena-gen-{stable_id(self.name, text, parent.task_id)}", domain=self.name,
                               instruction=text, initial_observation=parent.initial_observation, meta=meta))
 
-    def check_outcome(self, task: Task, state: str, action: str, outcome: Outcome) -> tuple[Outcome, str | None]:
+    def check_outcome(self, task: Task, state: str, action: str, outcome: Outcome,
+                      history: Sequence[Transition] = ()) -> tuple[Outcome, str | None]:
         if not action.startswith("stop [") and (outcome.reward > 0 or outcome.done):
             return Outcome(outcome.next_state, 0.0, False), "only stop [answer] ends a WebArena episode"
         if action.startswith("stop [") and outcome.reward > 0:

@@ -130,7 +130,8 @@ class WebShopDomain(Domain):
         actions = self.admissible_actions(task, history, state) or []
         return rng.choice(actions) if actions else ""
 
-    def check_outcome(self, task: Task, state: str, action: str, outcome: Outcome) -> tuple[Outcome, str | None]:
+    def check_outcome(self, task: Task, state: str, action: str, outcome: Outcome,
+                      history: Sequence[Transition] = ()) -> tuple[Outcome, str | None]:
         """Only ``click[buy now]`` on an item page ends the episode, with a score the formula can give."""
         # Only a page that reads as a real item page can pay: a page the model made up (an injected
         # "... [SEP] Buy Now") does not parse as one.

@@ -129,3 +129,28 @@ def test_demo_action_is_goal_directed() -> None:
     hist = [Transition("alfworld", task.task_id, task.instruction, task.initial_observation, action,
                        "On the x 1, you see nothing.", 0.0, False)]
     assert DOMAIN.demo_action(task, hist, hist[-1].next_state, rng) in DOMAIN.admissible_actions(task, hist, "")
+
+
+def test_a_two_object_task_pays_only_the_put_that_makes_two() -> None:
+    task = next(t for t in DOMAIN.tasks("train") if t.meta["task_type"] == "pick_two_obj_and_place")
+    goal = task.meta["problem"]["goal"]
+    obj, recep = goal["object_type"].lower(), goal["receptacle_type"].lower()
+
+    def step(action: str, obs: str) -> Transition:
+        return Transition(domain="alfworld", task_id=task.task_id, instruction=task.instruction, state="",
+                          action=action, next_state=obs, reward=0.0, done=False)
+
+    put1 = f"put {obj} 1 in/on {recep} 1"
+    win = Outcome(f"You put the {obj} 1 in/on the {recep} 1.", 1.0, True)
+    first, note = DOMAIN.check_outcome(task, "", put1, win, history=[])
+    assert first.reward == 0.0 and not first.done and "two" in note  # the first of two never completes it
+    # The second goal object into the same receptacle completes it; into another receptacle it does not.
+    history = [step(f"take {obj} 1 from countertop 1", f"You pick up the {obj} 1 from the countertop 1."),
+               step(put1, win.next_state), step(f"take {obj} 2 from countertop 2", "You pick up it.")]
+    assert DOMAIN.check_outcome(task, "", f"put {obj} 2 in/on {recep} 1", win, history) == (win, None)
+    assert DOMAIN.check_outcome(task, "", f"put {obj} 2 in/on {recep} 2", win, history)[0].reward == 0.0
+    # Taken back out: one again. Seen inside when the agent went there: two.
+    taken = [*history, step(f"take {obj} 1 from {recep} 1", "You pick up it.")]
+    assert DOMAIN.check_outcome(task, "", f"put {obj} 2 in/on {recep} 1", win, taken)[0].reward == 0.0
+    seen = [step(f"go to {recep} 1", f"You arrive at {recep} 1. On the {recep} 1, you see a {obj} 3, and a pen 1.")]
+    assert DOMAIN.check_outcome(task, "", put1, win, seen) == (win, None)
