@@ -182,6 +182,9 @@ class _Seen:
     visible: list[str] = field(default_factory=list)
     visited: set[str] = field(default_factory=set)
     treated: set[str] = field(default_factory=set)
+    #: What each receptacle is known to hold: listed when the agent went there or opened it, plus
+    #: what it put there, minus what it took.
+    contents: dict[str, set[str]] = field(default_factory=dict)
 
 
 def _track(task: Task, history: Sequence[Transition]) -> _Seen:
@@ -197,12 +200,16 @@ def _track(task: Task, history: Sequence[Transition]) -> _Seen:
             seen.visited.add(seen.here)
             listed = _LIST.search(obs)
             seen.visible = _ART.findall(listed.group(1)) if listed and not seen.closed else []
+            if listed and not seen.closed:
+                seen.contents[seen.here] = set(seen.visible)
             continue
         m = re.fullmatch(rf"open ({_ENTITY})", a)
         if m and m.group(1) == seen.here:
             seen.closed = False
             listed = _LIST.search(obs)
             seen.visible = _ART.findall(listed.group(1)) if listed else []
+            if listed:
+                seen.contents[seen.here] = set(seen.visible)
             continue
         m = re.fullmatch(rf"close ({_ENTITY})", a)
         if m and m.group(1) == seen.here:
@@ -212,42 +219,20 @@ def _track(task: Task, history: Sequence[Transition]) -> _Seen:
         if m:
             seen.held = m.group(1)
             seen.visible = [v for v in seen.visible if v != seen.held]
+            seen.contents.setdefault(m.group(2), set()).discard(m.group(1))
             continue
         m = re.fullmatch(rf"(?:put ({_ENTITY}) (?:in/on|in|on)|move ({_ENTITY}) to) ({_ENTITY})", a)
         if m:
             obj = m.group(1) or m.group(2)
             if obj:
                 seen.visible = sorted({*seen.visible, obj})
+                seen.contents.setdefault(m.group(3), set()).add(obj)
             seen.held = None
             continue
         m = re.fullmatch(rf"(?:clean|heat|cool) ({_ENTITY}) with ({_ENTITY})", a)
         if m:
             seen.treated.add(m.group(1))
     return seen
-
-
-def _contents(history: Sequence[Transition]) -> dict[str, set[str]]:
-    """What each receptacle is known to hold after ``history``: objects listed when the agent went
-    there or opened it, plus what it put there, minus what it took."""
-    held: dict[str, set[str]] = {}
-    for t in history:
-        if t.next_state.strip() == NOTHING_HAPPENS:
-            continue
-        a, obs = t.action.strip(), t.next_state
-        m = re.fullmatch(rf"(?:go to|open) ({_ENTITY})", a)
-        if m:
-            listed = _LIST.search(obs)
-            if listed and f"The {m.group(1)} is closed." not in obs:
-                held[m.group(1)] = set(_ART.findall(listed.group(1)))
-            continue
-        m = re.fullmatch(rf"take ({_ENTITY}) from ({_ENTITY})", a)
-        if m:
-            held.setdefault(m.group(2), set()).discard(m.group(1))
-            continue
-        m = re.fullmatch(rf"(?:put ({_ENTITY}) (?:in/on|in|on)|move ({_ENTITY}) to) ({_ENTITY})", a)
-        if m:
-            held.setdefault(m.group(3), set()).add(m.group(1) or m.group(2))
-    return held
 
 
 class ALFWorldDomain(Domain):
@@ -425,7 +410,7 @@ class ALFWorldDomain(Domain):
                 if goal.get("task_type") != "pick_two_obj_and_place":
                     return outcome, None
                 # Exact on every goal put of the collected real two-object episodes (272 of 272).
-                inside = _contents(history).get(put.group(3), set())
+                inside = _track(task, history).contents.get(put.group(3), set())
                 if any(_cls(o) == _cls(obj) and o != obj for o in inside):
                     return outcome, None
                 return refuse, (f"reward refused: this task needs two {_cls(obj)}s in the {put.group(3)}, "
