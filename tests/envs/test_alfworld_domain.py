@@ -12,7 +12,7 @@ from dreamgym_env.envs.alfworld.problem import Problem
 
 from dreamgym_env.domain import Outcome, get_domain
 from dreamgym_env.error import InvalidConfigError
-from dreamgym_env.types import Transition
+from dreamgym_env.types import Task, Transition
 
 DOMAIN = get_domain("alfworld")
 
@@ -94,8 +94,60 @@ def test_check_outcome_refuses_impossible_rewards() -> None:
         assert fixed.reward == 0.0 and not fixed.done and note
     look = next(t for t in DOMAIN.tasks("train") if t.meta["task_type"] == "look_at_obj_in_light")
     lamp = look.meta["problem"]["goal"]["toggle_type"].lower()
-    ok, note = DOMAIN.check_outcome(look, "", f"use {lamp} 1", Outcome(f"You turn on the {lamp} 1.", 1.0, True))
-    assert ok.reward == 1.0 and note is None
+    thing = look.meta["problem"]["goal"]["object_type"].lower()
+    on = Outcome(f"You turn on the {lamp} 1.", 1.0, True)
+    fixed, note = DOMAIN.check_outcome(look, "", f"use {lamp} 1", on)  # not holding the object
+    assert fixed.reward == 0.0 and "holding" in note
+    holding = [_step(look, f"take {thing} 1 from desk 1", f"You pick up the {thing} 1 from the desk 1.")]
+    assert DOMAIN.check_outcome(look, "", f"use {lamp} 1", on, holding) == (on, None)
+
+
+def _step(task: Task, action: str, obs: str) -> Transition:
+    return Transition(domain="alfworld", task_id=task.task_id, instruction=task.instruction, state="",
+                      action=action, next_state=obs, reward=0.0, done=False)
+
+
+def test_check_outcome_grants_the_reward_the_model_missed() -> None:
+    task = next(t for t in DOMAIN.tasks("train") if t.meta["task_type"] == "pick_and_place_simple")
+    goal = task.meta["problem"]["goal"]
+    obj, recep = goal["object_type"].lower(), goal["receptacle_type"].lower()
+    put = f"put {obj} 1 in/on {recep} 1"
+    missed = Outcome(f"You put the {obj} 1 in/on the {recep} 1.", 0.0, False)
+    granted, note = DOMAIN.check_outcome(task, "", put, missed)
+    assert granted == Outcome(missed.next_state, 1.0, True) and note.startswith("reward granted")
+    # Only when the observation shows the put happened; a step that completes nothing stays as it is.
+    other = Outcome(f"The {recep} 1 is closed.", 0.0, False)
+    assert DOMAIN.check_outcome(task, "", put, other) == (other, None)
+    assert DOMAIN.check_outcome(task, "", f"go to {recep} 1", other) == (other, None)
+
+
+@pytest.mark.parametrize(("task_type", "verb", "tool"), [("pick_heat_then_place_in_recep", "heat", "microwave"),
+                                                         ("pick_cool_then_place_in_recep", "cool", "fridge"),
+                                                         ("pick_clean_then_place_in_recep", "clean", "sinkbasin")])
+def test_a_treat_then_place_task_pays_only_a_treated_object(task_type: str, verb: str, tool: str) -> None:
+    task = next(t for t in DOMAIN.tasks("train") if t.meta["task_type"] == task_type)
+    goal = task.meta["problem"]["goal"]
+    obj, recep = goal["object_type"].lower(), goal["receptacle_type"].lower()
+    put = f"put {obj} 1 in/on {recep} 1"
+    win = Outcome(f"You put the {obj} 1 in/on the {recep} 1.", 1.0, True)
+    take = _step(task, f"take {obj} 1 from countertop 1", f"You pick up the {obj} 1 from the countertop 1.")
+    fixed, note = DOMAIN.check_outcome(task, "", put, win, [take])
+    assert fixed.reward == 0.0 and "must be" in note
+    treated = [take, _step(task, f"{verb} {obj} 1 with {tool} 1", f"You {verb} the {obj} 1 using the {tool} 1.")]
+    assert DOMAIN.check_outcome(task, "", put, win, treated) == (win, None)
+    # Failed treatments count for nothing.
+    failed = [take, _step(task, f"{verb} {obj} 1 with {tool} 1", "Nothing happens.")]
+    assert DOMAIN.check_outcome(task, "", put, win, failed)[0].reward == 0.0
+
+
+def test_cooling_a_heated_object_undoes_the_heat() -> None:
+    task = next(t for t in DOMAIN.tasks("train") if t.meta["task_type"] == "pick_heat_then_place_in_recep")
+    goal = task.meta["problem"]["goal"]
+    obj, recep = goal["object_type"].lower(), goal["receptacle_type"].lower()
+    hist = [_step(task, f"heat {obj} 1 with microwave 1", f"You heat the {obj} 1 using the microwave 1."),
+            _step(task, f"cool {obj} 1 with fridge 1", f"You cool the {obj} 1 using the fridge 1.")]
+    win = Outcome(f"You put the {obj} 1 in/on the {recep} 1.", 1.0, True)
+    assert DOMAIN.check_outcome(task, "", f"put {obj} 1 in/on {recep} 1", win, hist)[0].reward == 0.0
 
 
 def test_check_outcome_reads_the_goal_of_a_generated_task() -> None:
@@ -106,8 +158,10 @@ def test_check_outcome_reads_the_goal_of_a_generated_task() -> None:
     task = DOMAIN.check_generated_task(text, parent).task
     assert task is not None and "problem" not in task.meta
     _, obj, recep = parse_goal(text)
-    win = Outcome("You put it there.", 1.0, True)
+    win = Outcome(f"You put the {obj} 1 in/on the {recep} 1.", 1.0, True)
     assert DOMAIN.check_outcome(task, "", f"put {obj} 1 in/on {recep} 1", win) == (win, None)
+    vague = Outcome("You put it there.", 1.0, True)  # the observation must show the put
+    assert DOMAIN.check_outcome(task, "", f"put {obj} 1 in/on {recep} 1", vague)[0].reward == 0.0
     other = "pen" if obj != "pen" else "mug"
     fixed, note = DOMAIN.check_outcome(task, "", f"put {other} 1 in/on {recep} 1", win)
     assert fixed.reward == 0.0 and not fixed.done and obj in note
@@ -147,10 +201,30 @@ def test_a_two_object_task_pays_only_the_put_that_makes_two() -> None:
     # The second goal object into the same receptacle completes it; into another receptacle it does not.
     history = [step(f"take {obj} 1 from countertop 1", f"You pick up the {obj} 1 from the countertop 1."),
                step(put1, win.next_state), step(f"take {obj} 2 from countertop 2", "You pick up it.")]
-    assert DOMAIN.check_outcome(task, "", f"put {obj} 2 in/on {recep} 1", win, history) == (win, None)
-    assert DOMAIN.check_outcome(task, "", f"put {obj} 2 in/on {recep} 2", win, history)[0].reward == 0.0
+    win2 = Outcome(f"You put the {obj} 2 in/on the {recep} 1.", 1.0, True)
+    assert DOMAIN.check_outcome(task, "", f"put {obj} 2 in/on {recep} 1", win2, history) == (win2, None)
+    elsewhere = Outcome(f"You put the {obj} 2 in/on the {recep} 2.", 1.0, True)
+    assert DOMAIN.check_outcome(task, "", f"put {obj} 2 in/on {recep} 2", elsewhere, history)[0].reward == 0.0
     # Taken back out: one again. Seen inside when the agent went there: two.
     taken = [*history, step(f"take {obj} 1 from {recep} 1", "You pick up it.")]
-    assert DOMAIN.check_outcome(task, "", f"put {obj} 2 in/on {recep} 1", win, taken)[0].reward == 0.0
+    assert DOMAIN.check_outcome(task, "", f"put {obj} 2 in/on {recep} 1", win2, taken)[0].reward == 0.0
     seen = [step(f"go to {recep} 1", f"You arrive at {recep} 1. On the {recep} 1, you see a {obj} 3, and a pen 1.")]
     assert DOMAIN.check_outcome(task, "", put1, win, seen) == (win, None)
+
+
+def test_the_success_rule_gives_the_real_engines_reward_on_every_shipped_real_step() -> None:
+    episodes: dict[str, list[Transition]] = collections.defaultdict(list)
+    for tr in DOMAIN.seed_transitions():
+        episodes[tr.episode_id].append(tr)
+    tasks = {t.task_id: t for split in ("train", "test") for t in DOMAIN.tasks(split)}
+    checked = wins = 0
+    for steps in episodes.values():
+        steps.sort(key=lambda t: t.step)
+        for i, tr in enumerate(steps):
+            for said in (0.0, 1.0):  # whatever the model said, the rule answers as the engine did
+                out, _ = DOMAIN.check_outcome(tasks[tr.task_id], tr.state, tr.action,
+                                              Outcome(tr.next_state, said, bool(said)), steps[:i])
+                assert (out.reward, out.done) == ((1.0, True) if tr.reward > 0 else (0.0, False)), (tr.action, said)
+            checked += 1
+            wins += tr.reward > 0
+    assert checked > 1000 and wins >= 100
