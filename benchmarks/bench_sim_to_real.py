@@ -53,6 +53,7 @@ from _common import (
     server_options,
     vllm_server,
 )
+from _policy import LinearPolicy
 from dreamgym_env.envs.alfworld.features import FEATURES, EpisodeMemory, parse_goal
 
 import dreamgym_env  # noqa: F401
@@ -65,44 +66,11 @@ from dreamgym_env.types import Task
 #: Bonus the learner gives itself the first time it holds the goal object (a subgoal), both envs alike.
 SHAPING = 0.3
 
+#: Index of the "put the goal object in the goal receptacle" feature.
+PUT_GOAL = FEATURES.index("put_goal_in_goal_recep")
+
 #: Every condition --conditions accepts.
 CONDITIONS = ("real", "dreamgym", "dreamgym-no-retrieval", "dreamgym-curriculum", "s2r", "untrained")
-
-
-# ----- policy -------------------------------------------------------------------------------------------
-@dataclass
-class LinearPolicy:
-    """Softmax over admissible actions of ``theta . features(action)``, trained with REINFORCE."""
-
-    lr: float = 0.3
-    gamma: float = 0.95
-    theta: np.ndarray = field(default_factory=lambda: np.zeros(len(FEATURES)))
-    baseline: float = 0.0
-
-    def copy(self) -> LinearPolicy:
-        """An independent copy."""
-        return LinearPolicy(self.lr, self.gamma, self.theta.copy(), self.baseline)
-
-    def act(self, memory: EpisodeMemory, actions: Sequence[str], rng: random.Random) -> tuple[str, np.ndarray, np.ndarray]:
-        """Samples an action; returns it with its feature row and the expected feature row."""
-        phi = np.stack([memory.features(a) for a in actions])
-        logits = phi @ self.theta
-        p = np.exp(logits - logits.max())
-        p /= p.sum()
-        k = rng.choices(range(len(actions)), weights=p.tolist())[0]
-        return actions[k], phi[k], p @ phi
-
-    def update(self, grads: Sequence[np.ndarray], rewards: Sequence[float]) -> None:
-        """One REINFORCE step from an episode's score-function terms and per-step rewards."""
-        ret = 0.0
-        returns = []
-        for r in reversed(rewards):
-            ret = r + self.gamma * ret
-            returns.append(ret)
-        returns.reverse()
-        for g, G in zip(grads, returns):
-            self.theta += self.lr * (G - self.baseline) * g
-        self.baseline += 0.05 * (returns[0] - self.baseline) if returns else 0.0
 
 
 # ----- episodes -----------------------------------------------------------------------------------------
@@ -116,6 +84,8 @@ class Slot:
     actions: list[str] = field(default_factory=list)
     grads: list[np.ndarray] = field(default_factory=list)
     rewards: list[float] = field(default_factory=list)
+    at_goal_recep: bool = False
+    was_at_goal_holding: bool = False
 
 
 def _start(slot: Slot, task: Task) -> None:
@@ -125,6 +95,8 @@ def _start(slot: Slot, task: Task) -> None:
     slot.actions = list(info.get("admissible_actions") or ["look"])
     slot.grads = []
     slot.rewards = []
+    slot.at_goal_recep = False
+    slot.was_at_goal_holding = False
 
 
 def run_episodes(env_fn: Callable[[], gym.Env], tasks: Sequence[Task], policy: LinearPolicy, *, steps: int | None,
@@ -139,6 +111,10 @@ def run_episodes(env_fn: Callable[[], gym.Env], tasks: Sequence[Task], policy: L
     Returns counts: steps, episodes, successes, the per-episode success curve, and how often an
     episode ever showed the goal object (``saw_goal_rate``) and had the agent hold it
     (``held_goal_rate``): in the synthetic env these say whether exploration can find the goal at all.
+    The last step is followed too: how often the agent stood at a goal receptacle holding the goal
+    object (``at_goal_holding_rate``, per episode), whether a goal put was then admissible
+    (``goal_put_offered``, per such step), and how many goal puts the agent made (``goal_puts``) and the
+    env paid (``goal_puts_paid``).
     """
     slots = [Slot(env_fn()) for _ in range(parallel)]
     if curriculum is not None:
@@ -150,6 +126,8 @@ def run_episodes(env_fn: Callable[[], gym.Env], tasks: Sequence[Task], policy: L
     done_eps: list[int] = []
     saw_goal: list[bool] = []
     held_goal: list[bool] = []
+    at_goal_holding: list[bool] = []
+    last = {"offered": 0, "at_goal_steps": 0, "goal_puts": 0, "goal_puts_paid": 0}
     n_steps = 0
     started = 0
     active: list[Slot] = []
@@ -166,10 +144,16 @@ def run_episodes(env_fn: Callable[[], gym.Env], tasks: Sequence[Task], policy: L
     with ThreadPoolExecutor(max_workers=parallel) as pool:
         while active:
             chosen = []
+            goal_puts: list[bool] = []
             for slot in active:
                 assert slot.memory is not None
+                if slot.memory.goal and slot.memory.holding == slot.memory.goal[1] and slot.at_goal_recep:
+                    slot.was_at_goal_holding = True
+                    last["at_goal_steps"] += 1
+                    last["offered"] += any(slot.memory.features(a)[PUT_GOAL] for a in slot.actions)
                 action, phi, expected = policy.act(slot.memory, slot.actions, rng)
                 chosen.append(action)
+                goal_puts.append(bool(phi[PUT_GOAL]) and slot.memory.holding == (slot.memory.goal or ("", ""))[1])
                 slot.grads.append(phi - expected)
             if concurrent:
                 results = list(pool.map(lambda sa: sa[0].env.step(sa[1]), zip(active, chosen)))
@@ -179,18 +163,24 @@ def run_episodes(env_fn: Callable[[], gym.Env], tasks: Sequence[Task], policy: L
             if steps is not None:
                 bar.update(len(active))
             still: list[Slot] = []
-            for slot, action, (obs, reward, terminated, truncated, info) in zip(active, chosen, results):
+            for slot, action, goal_put, (obs, reward, terminated, truncated, info) in zip(active, chosen, goal_puts,
+                                                                                           results):
                 assert slot.memory is not None
                 had_goal_obj = slot.memory.got_goal_object
                 slot.memory.update(action, obs)
                 slot.actions = list(info.get("admissible_actions") or ["look"])
                 success = int(bool(terminated) and float(reward) > 0)
+                if action.startswith("go to ") and slot.memory.goal:
+                    slot.at_goal_recep = action.split(" ")[2] == slot.memory.goal[2]
+                last["goal_puts"] += goal_put
+                last["goal_puts_paid"] += goal_put and bool(success)
                 # Agent-side shaping, read from the observations the env returned (same rule in both envs).
                 slot.rewards.append(float(success) + SHAPING * (slot.memory.got_goal_object and not had_goal_obj))
                 if terminated or truncated:
                     done_eps.append(success)
                     saw_goal.append(bool(slot.memory.goal_object_seen_at))
                     held_goal.append(slot.memory.got_goal_object)
+                    at_goal_holding.append(slot.was_at_goal_holding)
                     if learn:
                         policy.update(slot.grads, slot.rewards)
                     if curriculum is not None and slot.task is not None:
@@ -209,12 +199,17 @@ def run_episodes(env_fn: Callable[[], gym.Env], tasks: Sequence[Task], policy: L
                 break  # unfinished episodes are dropped (no update)
             active = still
     bar.close()
+    if learn:
+        policy.flush()
     for slot in slots:
         slot.env.close()
     return {"steps": n_steps, "episodes": len(done_eps), "successes": int(sum(done_eps)),
             "success_rate": float(np.mean(done_eps)) if done_eps else 0.0, "curve": done_eps,
             "saw_goal_rate": float(np.mean(saw_goal)) if saw_goal else 0.0,
             "held_goal_rate": float(np.mean(held_goal)) if held_goal else 0.0,
+            "at_goal_holding_rate": float(np.mean(at_goal_holding)) if at_goal_holding else 0.0,
+            "goal_put_offered": last["offered"] / last["at_goal_steps"] if last["at_goal_steps"] else None,
+            "goal_puts": last["goal_puts"], "goal_puts_paid": last["goal_puts_paid"],
             "seconds": round(time.perf_counter() - t0, 1),
             **({"curriculum": curriculum.stats()} if curriculum is not None else {})}
 
@@ -280,7 +275,7 @@ def tasks_of(split: str, task_type: str) -> list[Task]:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--steps", type=int, default=1200, help="env steps of training for (a) and (b)")
+    p.add_argument("--steps", type=int, default=3000, help="env steps of training for (a) and (b)")
     p.add_argument("--s2r-frac", type=float, default=0.1, help="real steps of (c), as a share of --steps")
     p.add_argument("--s2r-from", nargs="+", default=None, metavar="JSON",
                    help="s2r starts from the dreamgym policies (theta, baseline) saved in these earlier runs' JSON")
@@ -289,14 +284,16 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                    "(to add seeds to an earlier run)")
     p.add_argument("--eval-episodes", type=int, default=40, help="held-out real episodes per evaluation")
     p.add_argument("--parallel", type=int, default=16, help="episodes played at once")
-    p.add_argument("--max-steps", type=int, default=20, help="episode step limit")
+    p.add_argument("--max-steps", type=int, default=30, help="episode step limit")
     p.add_argument("--task-type", default="pick_and_place_simple")
-    p.add_argument("--lr", type=float, default=0.3)
+    p.add_argument("--lr", type=float, default=1.0)
+    p.add_argument("--batch", type=int, default=8, help="episodes per policy update (> 1: normalised advantages "
+                   "over the batch; 1: after every episode against a running baseline)")
     p.add_argument("--conditions", default="real,dreamgym,dreamgym-no-retrieval,s2r,untrained",
                    help=f"comma list of: {', '.join(CONDITIONS)}")
     p.add_argument("--cur-tasks", type=int, default=4, help="dreamgym-curriculum: tasks per round")
     p.add_argument("--cur-group", type=int, default=4, help="dreamgym-curriculum: rollouts per task per round")
-    p.add_argument("--temperature", type=float, default=0.0,
+    p.add_argument("--temperature", type=float, default=0.8,
                    help="sampling temperature of the experience model (0 = greedy: the most likely next state)")
     add_server_args(p)
     add_output_args(p)
@@ -345,7 +342,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             trained: dict[str, LinearPolicy] = {}
             for cond in conditions:
                 rng = random.Random(seed)
-                pol = LinearPolicy(lr=args.lr)
+                pol = LinearPolicy.zeros(len(FEATURES), lr=args.lr, batch=args.batch)
                 train_info: dict[str, Any] = {}
                 if cond == "real":
                     train_info = run_episodes(real, train_tasks, pol, steps=args.steps, episodes=None,
@@ -370,7 +367,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                     if "dreamgym" in trained:
                         pol = trained["dreamgym"].copy()
                     elif seed in saved:
-                        pol = LinearPolicy(lr=args.lr, theta=np.array([saved[seed]["theta"][f] for f in FEATURES]),
+                        theta = np.array([saved[seed]["theta"][f] for f in FEATURES])
+                        pol = LinearPolicy(lr=args.lr, batch=args.batch, theta=theta,
                                            baseline=float(saved[seed].get("baseline", 0.0)))
                     else:
                         raise SystemExit(f"s2r needs the dreamgym condition before it in --conditions, or seed {seed} "
@@ -397,7 +395,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                       f"(goal seen {train_info.get('saw_goal_rate', float('nan')):.2f}, held "
                       f"{train_info.get('held_goal_rate', float('nan')):.2f}; {train_info.get('seconds', 0)} s) "
                       f"-> held-out real success {ev['success_rate']:.3f} (goal seen {ev['saw_goal_rate']:.2f}, "
-                      f"held {ev['held_goal_rate']:.2f})", flush=True)
+                      f"held {ev['held_goal_rate']:.2f}); training last step: at goal recep holding goal "
+                      f"{train_info.get('at_goal_holding_rate', float('nan')):.2f}, put offered "
+                      f"{train_info.get('goal_put_offered')}, goal puts paid {train_info.get('goal_puts_paid')}/"
+                      f"{train_info.get('goal_puts')}", flush=True)
 
     if needs_server:
         with vllm_server(server_options(args)) as info:

@@ -25,7 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import markdown_table
 
 #: Settings that must agree between merged files.
-SHARED = ("steps", "max_steps", "lr", "task_type", "eval_episodes", "s2r_frac")
+SHARED = ("steps", "max_steps", "lr", "batch", "task_type", "eval_episodes", "s2r_frac")
+#: What a file written before a setting existed ran with.
+DEFAULTS = {"batch": 1}
 #: Conditions whose runs sample the experience model (their temperature is reported).
 SYNTHETIC = ("dreamgym", "dreamgym-no-retrieval", "dreamgym-curriculum", "s2r")
 
@@ -41,7 +43,7 @@ def merge(paths: Sequence[str], condition_from: dict[str, set[str]] | None = Non
     temps: dict[str, set[float]] = {}
     for path in paths:
         data = json.loads(Path(path).read_text())
-        cfg = {k: data["config"].get(k) for k in SHARED}
+        cfg = {k: data["config"].get(k, DEFAULTS.get(k)) for k in SHARED}
         if config is None:
             config = cfg
         elif cfg != config:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
@@ -67,11 +68,46 @@ def test_bench_sim_to_real_s2r_updates_from_saved_policy(tmp_path: Path) -> None
     saved = tmp_path / "b.json"
     saved.write_text(json.dumps({"runs": [{"condition": "dreamgym", "seed": 0, "theta": theta, "baseline": 0.1}]}))
     result = run_quick("bench_sim_to_real.py", tmp_path, "--conditions", "s2r", "--s2r-from", str(saved),
-                       "--parallel", "16")
+                       "--parallel", "16", "--max-steps", "20", "--batch", "1")
     (run,) = result["runs"]
     assert run["condition"] == "s2r" and run["real_steps"] == 20 and run["train"]["parallel"] == 1
     assert run["train"]["episodes"] == 1 and run["train"]["started_from"] == str(saved)
     assert run["theta"] != theta  # the update moved the policy
+
+
+def test_bench_sim_to_real_webshop_quick(tmp_path: Path) -> None:
+    result = run_quick("bench_sim_to_real_webshop.py", tmp_path)
+    conds = {s["condition"]: s for s in result["summary"]}
+    assert set(conds) == {"real", "untrained"}
+    real_run = next(r for r in result["runs"] if r["condition"] == "real")
+    assert real_run["train"]["steps"] >= 200 and real_run["train"]["episodes"] > 0
+    assert 0.0 <= conds["real"]["reward_mean"] <= 1.0 and conds["untrained"]["real_steps"] == 0
+
+
+def test_batch_learner_normalises_advantages_and_flushes() -> None:
+    sys.path.insert(0, str(BENCH))
+    from _policy import LinearPolicy
+
+    lose = [np.array([1.0, 0.0])] * 2  # score-function terms of an episode that chose feature 0
+    win = [np.array([0.0, 1.0])] * 2  # ... and of one that chose feature 1 and was paid at its end
+    pol = LinearPolicy.zeros(2, lr=1.0, gamma=1.0, batch=2)
+    pol.update(lose, [0.0, 0.0])
+    assert not pol.theta.any()  # waits for the batch
+    pol.update(win, [0.0, 1.0])
+    assert pol.theta[1] > 0 > pol.theta[0] and not pol.pending
+    same = LinearPolicy.zeros(2, batch=2)
+    same.update(lose, [0.0, 0.0])
+    same.update(win, [0.0, 0.0])
+    assert not same.theta.any()  # equal returns: nothing to tell apart
+    partial = LinearPolicy.zeros(2, batch=8)
+    partial.update(lose, [0.0, 0.0])
+    partial.update(win, [0.0, 1.0])
+    partial.flush()  # the end of training learns from a partial batch
+    assert partial.theta[1] > 0 and not partial.pending
+    big = LinearPolicy.zeros(2, lr=1.0, gamma=1.0, batch=2)
+    big.update(lose, [0.0, 0.0])
+    big.update(win, [0.0, 100.0])
+    np.testing.assert_allclose(big.theta, pol.theta)  # the reward's scale does not matter
 
 
 def _s2r_file(path: Path, runs: list[tuple[str, int, float]], **config) -> str:
