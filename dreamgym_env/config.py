@@ -39,6 +39,9 @@ class EnvConfig:
     reasoning: bool = field(default=True, metadata={"help": "ask for <think> reasoning before the state"})
     task_split: str = field(default="train", metadata={"help": "task split reset() samples from"})
     check_outcome: bool = field(default=True, metadata={"help": "apply the domain's success rule to rewards"})
+    repair_observation: bool = field(default=True, metadata={
+        "help": "rewrite an observation the action fully determines (ALFWorld: the reply to a command that "
+                "succeeded) into the engine's exact words"})
     check_in_episode: bool = field(default=True, metadata={
         "help": "answer actions the domain rules out given the episode so far (ALFWorld: not among the "
                 "engine's admissible commands) with its invalid-action observation, without a model call"})

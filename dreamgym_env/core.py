@@ -114,6 +114,7 @@ class DreamGymEnv(gym.Env[str, str]):
             temperature=self.config.temperature,
             repair_retries=self.config.repair_retries,
             check_outcome=self.config.check_outcome,
+            repair_observation=self.config.repair_observation,
             check_in_episode=self.config.check_in_episode,
             record_transitions=self.config.record_transitions,
             prompt=self.config.prompt_config(self.domain.max_observation_chars),

@@ -168,6 +168,11 @@ class Domain:
         actions = self.admissible_actions(task, history, state) or []
         return rng.choice(actions) if actions else ""
 
+    def repair_observation(self, action: str, observation: str) -> str:
+        """Rewrites a predicted observation the action fully determines (e.g. the engine's fixed reply to a
+        command that succeeded) into the engine's exact words; the default keeps it as it is."""
+        return observation
+
     def check_outcome(self, task: Task, state: str, action: str, outcome: Outcome,
                       history: Sequence[Transition] = ()) -> tuple[Outcome, str | None]:
         """Applies the domain's own success rule to a predicted outcome.

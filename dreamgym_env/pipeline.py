@@ -52,6 +52,7 @@ class StepSettings:
     temperature: float = 0.0
     repair_retries: int = 1
     check_outcome: bool = True
+    repair_observation: bool = True
     check_in_episode: bool = True
     record_transitions: bool = False
     prompt: PromptConfig = field(default_factory=PromptConfig)
@@ -78,13 +79,15 @@ class StepStats:
     repairs: int = 0
     fallbacks: int = 0
     outcome_corrections: int = 0
+    observation_repairs: int = 0
     prompt_shortenings: int = 0
 
     def rates(self) -> dict[str, float]:
-        """Fallback/repair/prompt-shortening rates per model-answered step."""
+        """Fallback/repair/prompt-shortening/observation-repair rates per model-answered step."""
         answered = max(1, self.steps - self.guarded)
         return {"parse_fallback_rate": self.fallbacks / answered, "repair_rate": self.repairs / answered,
-                "prompt_shortened_rate": self.prompt_shortenings / answered}
+                "prompt_shortened_rate": self.prompt_shortenings / answered,
+                "observation_repair_rate": self.observation_repairs / answered}
 
 
 def shortened(config: PromptConfig, state: str, scale: float) -> PromptConfig:
@@ -264,6 +267,12 @@ class StepPipeline:
                     outcome = Outcome(p.next_state[: self.domain.max_observation_chars] or ep.state,
                                       p.reward, p.done)
                     info["reasoning"] = p.reasoning
+                    if self.settings.repair_observation:
+                        fixed = self.domain.repair_observation(action, outcome.next_state)
+                        if fixed != outcome.next_state:
+                            self.stats.observation_repairs += 1
+                            info["observation_repaired"] = True
+                            outcome = Outcome(fixed, outcome.reward, outcome.done)
                     if self.settings.check_outcome:
                         outcome, note = self.domain.check_outcome(ep.task, ep.state, action, outcome, ep.history)
                         if note:

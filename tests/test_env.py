@@ -116,6 +116,21 @@ def test_reward_only_from_the_domain_rule() -> None:
     assert r == 0.0 and not term and info["outcome_note"]
 
 
+@pytest.mark.parametrize("repair", [True, False])
+def test_alfworld_success_replies_name_what_the_command_names(repair: bool) -> None:
+    wrong = "<think>ok</think><state>You pick up the pot 1 from the countertop 1.</state><reward>0</reward><done>false</done>"
+    env = make("DreamGym-ALFWorld-v0", FakeModel(replies=[wrong]), check_in_episode=False, repair_observation=repair)
+    env.reset(seed=0)
+    obs, _, _, _, info = env.step("take pot 2 from countertop 1")
+    stats = env.unwrapped.pipeline.stats
+    if repair:
+        assert obs == "You pick up the pot 2 from the countertop 1." and info["observation_repaired"]
+        assert stats.observation_repairs == 1 and info["observation_repair_rate"] == 1.0
+    else:
+        assert obs == "You pick up the pot 1 from the countertop 1." and "observation_repaired" not in info
+        assert stats.observation_repairs == 0
+
+
 def test_time_limit_truncates(env_id: str) -> None:
     env = make(env_id, max_episode_steps=2, retrieval_k=0)
     env.reset(seed=0)

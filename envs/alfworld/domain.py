@@ -240,6 +240,22 @@ def _track(task: Task, history: Sequence[Transition]) -> _Seen:
     return seen
 
 
+#: The engine's reply to each command that succeeds, named entirely by the command (exact on every such
+#: step of the 10,980 collected real ones). The lead words mark a reply that reports that success.
+_SUCCESS_REPLIES = tuple(
+    (re.compile(pattern), reply, reply.split("{")[0])
+    for pattern, reply in (
+        (rf"take ({_ENTITY}) from ({_ENTITY})", "You pick up the {0} from the {1}."),
+        (rf"put ({_ENTITY}) (?:in/on|in|on) ({_ENTITY})", "You put the {0} in/on the {1}."),
+        (rf"move ({_ENTITY}) to ({_ENTITY})", "You move the {0} to the {1}."),
+        (rf"heat ({_ENTITY}) with ({_ENTITY})", "You heat the {0} using the {1}."),
+        (rf"cool ({_ENTITY}) with ({_ENTITY})", "You cool the {0} using the {1}."),
+        (rf"clean ({_ENTITY}) with ({_ENTITY})", "You clean the {0} using the {1}."),
+        (rf"use ({_ENTITY})", "You turn on the {0}."),
+        (rf"close ({_ENTITY})", "You close the {0}."),
+    )
+)
+
 #: The state each treatment gives an object.
 _TREATED = {"clean": "clean", "heat": "hot", "cool": "cold"}
 #: The state each treat-then-place task asks of its object.
@@ -422,6 +438,22 @@ class ALFWorldDomain(Domain):
         return rng.choice(unseen) if unseen else rng.choice(acts)
 
     # ----- outcome checks -------------------------------------------------------------------------
+    def repair_observation(self, action: str, observation: str) -> str:
+        """The engine's exact reply when the model reports a command's success in its own words.
+
+        A reply that starts as the engine's success reply to that command ("You pick up the ...") is
+        rewritten to name what the command names: the model often copies the wrong object number from a
+        retrieved example ("You pick up the pot 1 from the countertop 1." for ``take pot 2 from
+        countertop 1``). "Nothing happens." and any other reply are kept: whether the command worked
+        stays the model's call.
+        """
+        act, obs = action.strip(), observation.strip()
+        for pattern, reply, lead in _SUCCESS_REPLIES:
+            m = pattern.fullmatch(act)
+            if m:
+                return reply.format(*m.groups()) if obs.startswith(lead) else observation
+        return observation
+
     def check_outcome(self, task: Task, state: str, action: str, outcome: Outcome,
                       history: Sequence[Transition] = ()) -> tuple[Outcome, str | None]:
         """Applies ALFWorld's success rule: a step ends the episode with reward 1 exactly when it completes the goal.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import random
+import re
 
 import pytest
 from dreamgym_env.envs.alfworld.alfred import TASK_TYPES
@@ -228,3 +229,29 @@ def test_the_success_rule_gives_the_real_engines_reward_on_every_shipped_real_st
             checked += 1
             wins += tr.reward > 0
     assert checked > 1000 and wins >= 100
+
+
+def test_success_replies_are_rewritten_to_the_engines_exact_words() -> None:
+    fix = DOMAIN.repair_observation
+    assert fix("take pot 2 from countertop 1", "You pick up the pot 1 from the countertop 1.") == \
+        "You pick up the pot 2 from the countertop 1."
+    assert fix("put pen 2 in/on drawer 1", "You put the pencil 1 in/on the drawer 1.") == "You put the pen 2 in/on the drawer 1."
+    assert fix("use desklamp 1", "You turn on the floorlamp 1.") == "You turn on the desklamp 1."
+    assert fix("heat egg 1 with microwave 1", "You heat the egg 1 using the microwave 2.") == \
+        "You heat the egg 1 using the microwave 1."
+    # Whether the command worked stays the model's call; other commands' replies are not touched.
+    for action, obs in (("take pot 2 from countertop 1", "Nothing happens."),
+                        ("take pot 2 from countertop 1", "The countertop 1 is empty."),
+                        ("go to countertop 1", "You pick up the pot 1 from the countertop 1."),
+                        ("open drawer 1", "You open the drawer 2. The drawer 2 is open. In it, you see nothing.")):
+        assert fix(action, obs) == obs
+
+
+def test_success_replies_match_every_shipped_real_step() -> None:
+    rewritten = 0
+    for tr in DOMAIN.seed_transitions():
+        assert DOMAIN.repair_observation(tr.action, tr.next_state) == tr.next_state  # the engine's own words stay
+        mangled = re.sub(r"(\w+) (\d+)", lambda m: f"{m.group(1)} {int(m.group(2)) + 1}", tr.next_state, count=1)
+        if mangled != tr.next_state and DOMAIN.repair_observation(tr.action, mangled) == tr.next_state:
+            rewritten += 1
+    assert rewritten > 300
