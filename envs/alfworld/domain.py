@@ -268,7 +268,6 @@ def _incomplete(goal: dict[str, Any], task: Task, act: str, nxt: str, history: S
     if nxt.strip() == NOTHING_HAPPENS:
         return "'Nothing happens.' changes nothing"
     obj_type = str(goal.get("object_type", "")).lower()
-    seen = _track(task, history)
     if goal.get("task_type") == "look_at_obj_in_light":
         lamp = str(goal.get("toggle_type", "")).lower()
         use = re.fullmatch(rf"use ({_ENTITY})", act)
@@ -276,6 +275,7 @@ def _incomplete(goal: dict[str, Any], task: Task, act: str, nxt: str, history: S
             return f"only turning on a {lamp} completes this task"
         if not nxt.strip().startswith("You turn on the "):
             return f"the observation does not show the {use.group(1)} turned on"
+        seen = _track(task, history)  # walked only for a step that could complete the task
         if not seen.held or _cls(seen.held) != obj_type:
             return f"the {lamp} must be turned on while holding a {obj_type}"
         return None
@@ -289,6 +289,7 @@ def _incomplete(goal: dict[str, Any], task: Task, act: str, nxt: str, history: S
     # ("You put the pot 1 ..." for "put pot 2 ..."), and the action says what was put.
     if not re.match(r"You (?:put|move) the ", nxt.strip()):
         return f"the observation does not show the {obj} put in/on the {recep}"
+    seen = _track(task, history)  # walked only for a step that could complete the task
     need = _TASK_NEEDS.get(str(goal.get("task_type", "")))
     if need and need not in seen.treated.get(obj, ()):
         return f"the {obj} must be {need} when it is put there"
