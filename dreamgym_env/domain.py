@@ -168,9 +168,13 @@ class Domain:
         actions = self.admissible_actions(task, history, state) or []
         return rng.choice(actions) if actions else ""
 
-    def repair_observation(self, action: str, observation: str) -> str:
-        """Rewrites a predicted observation the action fully determines (e.g. the engine's fixed reply to a
-        command that succeeded) into the engine's exact words; the default keeps it as it is."""
+    def repair_observation(self, action: str, observation: str, task: Task | None = None,
+                           history: Sequence[Transition] = ()) -> str:
+        """Rewrites what the action and the domain's rules fully determine in a predicted observation (e.g.
+        the engine's fixed reply to a command that succeeded) into the engine's exact words.
+
+        ``task`` and ``history`` (the episode's earlier transitions) let a rule read the goal and what
+        the agent has done. The default keeps the observation as it is."""
         return observation
 
     def check_outcome(self, task: Task, state: str, action: str, outcome: Outcome,

@@ -268,7 +268,7 @@ class StepPipeline:
                                       p.reward, p.done)
                     info["reasoning"] = p.reasoning
                     if self.settings.repair_observation:
-                        fixed = self.domain.repair_observation(action, outcome.next_state)
+                        fixed = self.domain.repair_observation(action, outcome.next_state, ep.task, ep.history)
                         if fixed != outcome.next_state:
                             self.stats.observation_repairs += 1
                             info["observation_repaired"] = True

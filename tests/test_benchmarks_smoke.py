@@ -75,6 +75,15 @@ def test_bench_sim_to_real_s2r_updates_from_saved_policy(tmp_path: Path) -> None
     assert run["theta"] != theta  # the update moved the policy
 
 
+def test_bench_alfworld_first_visits_quick(tmp_path: Path) -> None:
+    # The real engine never starts with a goal object in a goal receptacle, and names the place gone to.
+    result = run_quick("bench_alfworld_first_visits.py", tmp_path)
+    real = result["conditions"]["real"]
+    assert list(result["conditions"]) == ["real"] and real["visits"] == 8
+    assert real["goal_listed"] == real["wrong_place"] == real["repeats"] == 0.0
+    assert all(e["action"].startswith("go to ") and e["observation"] for e in real["examples"])
+
+
 def test_bench_sim_to_real_webshop_quick(tmp_path: Path) -> None:
     result = run_quick("bench_sim_to_real_webshop.py", tmp_path)
     conds = {s["condition"]: s for s in result["summary"]}

@@ -264,7 +264,8 @@ class ModelPredictor:
             if g[1] is not None:
                 env = Outcome(self.domain.invalid_action_observation(e.state), 0.0, False)
             else:
-                seen = Outcome(self.domain.repair_observation(g[0], model.next_state), model.reward, model.done)
+                seen = Outcome(self.domain.repair_observation(g[0], model.next_state, e.task, e.history),
+                               model.reward, model.done)
                 env, _ = self.domain.check_outcome(e.task, e.state, g[0], seen, e.history)
             short = any(r.finish_reason == CONTEXT_LENGTH for r in reps)
             out.append(Prediction(model, env, p.error is not None, p.reasoning, tokens, short))

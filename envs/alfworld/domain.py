@@ -256,6 +256,46 @@ _SUCCESS_REPLIES = tuple(
     )
 )
 
+
+def _listing(items: Sequence[str]) -> str:
+    """The engine's way to list objects: "nothing", "a X", "a X, and a Y", "a X, a Y, and a Z"."""
+    if not items:
+        return "nothing"
+    if len(items) == 1:
+        return f"a {items[0]}"
+    return ", ".join(f"a {i}" for i in items[:-1]) + f", and a {items[-1]}"
+
+
+def _repair_arrival(opened: bool, recep: str, observation: str, task: Task | None,
+                    history: Sequence[Transition]) -> str:
+    """``observation`` for ``go to recep`` / ``open recep`` with the receptacle's name, a list without repeats,
+    and no goal object in a goal receptacle the agent did not put it in (see ``repair_observation``)."""
+    obs = observation.strip()
+    if opened:
+        head = re.match(rf"You open the {_ENTITY}\. The {_ENTITY} is open\.", obs)
+        named = f"You open the {recep}. The {recep} is open."
+    else:
+        head = re.match(rf"(?:On the {_ENTITY}, you see|The {_ENTITY} is (closed|open)\.)", obs)
+        named = f"The {recep} is {head.group(1)}." if head and head.group(1) else f"On the {recep}, you see"
+    if head is None:
+        return observation
+    fixed = named + obs[head.end():]
+    listed = _LIST.search(fixed)
+    if listed is not None:
+        items = _ART.findall(listed.group(1))
+        if _listing(items) == listed.group(1):  # a list the engine could have written
+            keep = list(dict.fromkeys(items))
+            goal = _goal_of(task) if task is not None else {}
+            obj_type = str(goal.get("object_type", "")).lower()
+            if task is not None and obj_type and _cls(recep) == str(goal.get("receptacle_type", "")).lower() \
+                    and any(_cls(o) == obj_type for o in keep):
+                put = _track(task, history).contents.get(recep, set())
+                keep = [o for o in keep if _cls(o) != obj_type or o in put]
+            if keep != items:
+                fixed = fixed[:listed.start(1)] + _listing(keep) + fixed[listed.end(1):]
+    return observation if fixed == obs else fixed
+
+
 #: The state each treatment gives an object.
 _TREATED = {"clean": "clean", "heat": "hot", "cool": "cold"}
 #: The state each treat-then-place task asks of its object.
@@ -439,21 +479,30 @@ class ALFWorldDomain(Domain):
         return rng.choice(unseen) if unseen else rng.choice(acts)
 
     # ----- outcome checks -------------------------------------------------------------------------
-    def repair_observation(self, action: str, observation: str) -> str:
-        """The engine's exact reply when the model reports a command's success in its own words.
+    def repair_observation(self, action: str, observation: str, task: Task | None = None,
+                           history: Sequence[Transition] = ()) -> str:
+        """The engine's exact reply where the command or the room's rules fix it.
 
-        A reply that starts as the engine's success reply to that command ("You pick up the ...") is
-        rewritten to name what the command names: the model often copies the wrong object number from a
-        retrieved example ("You pick up the pot 1 from the countertop 1." for ``take pot 2 from
-        countertop 1``). "Nothing happens." and any other reply are kept: whether the command worked
-        stays the model's call.
+        * A reply that starts as the engine's success reply to that command ("You pick up the ...") is
+          rewritten to name what the command names: the model often copies the wrong object number from a
+          retrieved example ("You pick up the pot 1 from the countertop 1." for ``take pot 2 from
+          countertop 1``). "Nothing happens." and any other reply are kept: whether the command worked
+          stays the model's call.
+        * The reply to ``go to R`` / ``open R`` names R ("On the R, you see ...", "The R is closed.",
+          "You open the R. The R is open. ..."), lists each object once, and, with ``task``, lists no
+          object of the goal's class in a receptacle of the goal's class that the agent did not put there:
+          ALFWorld's problems never start with the goal object in a goal receptacle (the goal never holds
+          at the start), while the model puts it there on a third of first visits.
         """
         act, obs = action.strip(), observation.strip()
         for pattern, reply, lead in _SUCCESS_REPLIES:
             m = pattern.fullmatch(act)
             if m:
                 return reply.format(*m.groups()) if obs.startswith(lead) else observation
-        return observation
+        place = re.fullmatch(rf"(go to|open) ({_ENTITY})", act)
+        if place is None:
+            return observation
+        return _repair_arrival(place.group(1) == "open", place.group(2), observation, task, history)
 
     def check_outcome(self, task: Task, state: str, action: str, outcome: Outcome,
                       history: Sequence[Transition] = ()) -> tuple[Outcome, str | None]:

@@ -65,3 +65,13 @@ def test_bench_sim_to_real_curriculum_quick(trained_server, tmp_path: Path) -> N
     assert sum(r["proposed"] for r in cur["evolve"]) > 0
     assert cur["generated"] == sum(r["accepted"] for r in cur["evolve"])
     assert cur["generated_task_types"] in ([], ["pick_and_place_simple"])
+
+
+def test_bench_alfworld_first_visits_quick(trained_server, tmp_path: Path) -> None:
+    # The trained default's replies to first visits, with and without the repair; the real engine beside them.
+    result = run_quick("bench_alfworld_first_visits.py", tmp_path, "--base-url", trained_server.base_url)
+    conds = result["conditions"]
+    assert list(conds) == ["real", "dreamgym", "dreamgym-no-repair"]
+    assert all(c["visits"] == 8 for c in conds.values())
+    # The repair renames the place and drops repeats whenever the list is in the engine's form.
+    assert conds["dreamgym"]["wrong_place"] == 0.0
