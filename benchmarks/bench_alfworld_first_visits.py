@@ -6,7 +6,9 @@ the goal's class in the room; the reply is checked for:
 
 * ``goal_listed``: an object of the goal's class listed there (real engine: never);
 * ``wrong_place``: the reply names another receptacle than the one gone to;
-* ``repeats``: the list names one object twice.
+* ``repeats``: the list names one object twice;
+* ``open_shown``: at an openable receptacle (all start closed), anything but "The R is closed." or
+  "Nothing happens." (the real engine: never).
 
 Conditions: ``real`` (``ALFWorld-Real-v0``), ``dreamgym`` (``DreamGym-ALFWorld-v0`` with the served model,
 ``repair_observation=True``, the default) and ``dreamgym-no-repair`` (``repair_observation=False``), each
@@ -48,7 +50,14 @@ from dreamgym_env.types import Task
 
 _LIST = re.compile(r"(?:you see|In it, you see) ([^.]*)\.")
 _ITEM = re.compile(r"\b(?:a|an) ([a-z]+ \d+)")
+#: ALFRED's openable receptacle classes (``OPENABLE_CLASS_LIST``), lower case.
+_OPENABLE = frozenset({"box", "cabinet", "drawer", "fridge", "microwave", "safe"})
 _PLACE = re.compile(r"(?:On the ([a-z]+ \d+), you see|The ([a-z]+ \d+) is (?:closed|open)\.)")
+
+
+#: What ``judge`` flags, with the table's words.
+MEASURES = {"goal_listed": "goal object listed", "wrong_place": "another place named",
+            "repeats": "an object listed twice", "open_shown": "openable shown open"}
 
 
 def first_visits(split: str, task_type: str) -> list[tuple[Task, str, str]]:
@@ -68,14 +77,18 @@ def first_visits(split: str, task_type: str) -> list[tuple[Task, str, str]]:
 
 
 def judge(obs: str, obj_class: str, action: str) -> dict[str, bool]:
-    """What the reply to ``action`` shows: the goal class listed, another place named, an object listed twice."""
+    """What the reply to ``action`` shows: the goal class listed, another place named, an object listed twice,
+    an openable receptacle shown open."""
     listed = _LIST.search(obs)
     items = _ITEM.findall(listed.group(1)) if listed else []
+    recep = action.removeprefix("go to ")
+    place_class = recep.rsplit(" ", 1)[0]
     place = _PLACE.match(obs.strip())
     named = place and (place.group(1) or place.group(2))
     return {"goal_listed": any(i.rsplit(" ", 1)[0] == obj_class for i in items),
-            "wrong_place": bool(named) and named != action.removeprefix("go to "),
-            "repeats": len(set(items)) < len(items)}
+            "wrong_place": bool(named) and named != recep,
+            "repeats": len(set(items)) < len(items),
+            "open_shown": place_class in _OPENABLE and obs.strip() not in (f"The {recep} is closed.", "Nothing happens.")}
 
 
 def play(make: Any, job: tuple[Task, str, str]) -> dict[str, Any]:
@@ -125,7 +138,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         n = len(rows)
         result["conditions"][cond] = {
             "visits": n, "tasks": len(jobs),
-            **{k: sum(r[k] for r in rows) / n for k in ("goal_listed", "wrong_place", "repeats")},
+            **{k: sum(r[k] for r in rows) / n for k in MEASURES},
+            "openable_visits": sum(r["action"].removeprefix("go to ").rsplit(" ", 1)[0] in _OPENABLE for r in rows),
             "examples": rows[: min(8, n)],
         }
 
@@ -138,9 +152,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         for cond in conditions:
             run(cond, None, None)
 
-    rows = [[c, r["visits"], r["goal_listed"], r["wrong_place"], r["repeats"]] for c, r in result["conditions"].items()]
-    table = markdown_table(["condition", "first visits", "goal object listed", "another place named",
-                            "an object listed twice"], rows)
+    rows = [[c, r["visits"], r["openable_visits"], *(r[k] for k in MEASURES)] for c, r in result["conditions"].items()]
+    table = markdown_table(["condition", "first visits", "of them openable", *MEASURES.values()], rows)
     finish(result, table, args.json, None if args.no_plot else lambda path: plot(result, path))
     return result
 
@@ -150,15 +163,14 @@ def plot(result: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     conds = list(result["conditions"])
-    measures = [("goal_listed", "goal object listed"), ("wrong_place", "another place named"),
-                ("repeats", "an object listed twice")]
-    fig, ax = plt.subplots(figsize=(7, 3.5))
+    measures = list(MEASURES.items())
+    fig, ax = plt.subplots(figsize=(8, 3.5))
     width = 0.8 / len(conds)
     for i, cond in enumerate(conds):
         xs = [j + i * width for j in range(len(measures))]
         ax.bar(xs, [result["conditions"][cond][k] for k, _ in measures], width, label=cond)
     ax.set_xticks([j + width * (len(conds) - 1) / 2 for j in range(len(measures))], [m for _, m in measures])
-    ax.set_ylabel("share of first visits to a goal receptacle")
+    ax.set_ylabel("share of first visits")
     ax.set_ylim(0, 1)
     ax.legend()
     ax.set_title("ALFWorld: the reply to a first visit of a goal receptacle")

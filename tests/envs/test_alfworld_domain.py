@@ -253,8 +253,30 @@ def test_arrivals_name_the_receptacle_and_list_each_object_once() -> None:
         "You open the drawer 1. The drawer 1 is open. In it, you see nothing."
     assert fix("go to sofa 2", "On the dresser 1, you see a laptop 2, and a laptop 2.") == "On the sofa 2, you see a laptop 2."
     assert fix("go to cabinet 1", "The cabinet 12 is closed.") == "The cabinet 1 is closed."
-    assert fix("go to drawer 3", "The drawer 1 is open. In it, you see a pen 1, a pen 1, and a fork 2.") == \
+    opened = [_step(_placing_task("pen", "drawer"), "open drawer 3", "You open the drawer 3. The drawer 3 is open. "
+                    "In it, you see a pen 1.")]
+    assert fix("go to drawer 3", "The drawer 1 is open. In it, you see a pen 1, a pen 1, and a fork 2.", None, opened) == \
         "The drawer 3 is open. In it, you see a pen 1, and a fork 2."
+
+
+def test_arrivals_take_the_form_the_engine_uses_there() -> None:
+    fix = DOMAIN.repair_observation
+    # Openable receptacles start closed: nothing inside shows until the agent opens one.
+    assert fix("go to fridge 1", "On the fridge 1, you see a apple 1.") == "The fridge 1 is closed."
+    assert fix("go to fridge 1", "The fridge 1 is open. In it, you see a apple 1.") == "The fridge 1 is closed."
+    task = _placing_task("apple", "countertop")
+    opened = [_step(task, "open fridge 1", "You open the fridge 1. The fridge 1 is open. In it, you see a egg 1.")]
+    assert fix("go to fridge 1", "On the fridge 1, you see a egg 1.", task, opened) == \
+        "The fridge 1 is open. In it, you see a egg 1."
+    closed = [*opened, _step(task, "close fridge 1", "You close the fridge 1.")]
+    assert fix("go to fridge 1", "The fridge 1 is open. In it, you see a egg 1.", task, closed) == "The fridge 1 is closed."
+    failed = [_step(task, "open fridge 1", "Nothing happens.")]
+    assert fix("go to fridge 1", "On the fridge 1, you see a egg 1.", task, failed) == "The fridge 1 is closed."
+    # Other receptacles list what is on them; a list the model did not give stays unknown.
+    assert fix("go to countertop 1", "The countertop 1 is open. In it, you see a egg 1.") == \
+        "On the countertop 1, you see a egg 1."
+    assert fix("go to countertop 1", "The countertop 1 is closed.") == "The countertop 1 is closed."
+    assert fix("go to countertop 1", "Nothing happens.") == "Nothing happens."
     # A list the engine could not have written (no articles, no comma) is left to the model.
     assert fix("go to sofa 2", "On the sofa 2, you see pillow 1 and pillow 1.") == "On the sofa 2, you see pillow 1 and pillow 1."
 

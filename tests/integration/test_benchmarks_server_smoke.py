@@ -73,5 +73,5 @@ def test_bench_alfworld_first_visits_quick(trained_server, tmp_path: Path) -> No
     conds = result["conditions"]
     assert list(conds) == ["real", "dreamgym", "dreamgym-no-repair"]
     assert all(c["visits"] == 8 for c in conds.values())
-    # The repair renames the place and drops repeats whenever the list is in the engine's form.
-    assert conds["dreamgym"]["wrong_place"] == 0.0
+    # The repair names the place gone to and shows an unopened openable receptacle closed, whatever the model said.
+    assert conds["dreamgym"]["wrong_place"] == conds["dreamgym"]["open_shown"] == 0.0
