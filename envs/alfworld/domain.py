@@ -319,8 +319,8 @@ def _repair_arrival(opened: bool, recep: str, observation: str, task: Task | Non
         return observation
     listed = _LIST.search(fixed)
     if listed is not None:
-        items = _ART.findall(listed.group(1))
-        if _listing(items) == listed.group(1):  # a list the engine could have written
+        items = re.findall(rf"\b{_ENTITY}\b", listed.group(1))
+        if items or listed.group(1) == "nothing":  # rewritten in the engine's list form
             keep = list(dict.fromkeys(items))
             goal = _goal_of(task) if task is not None else {}
             obj_type = str(goal.get("object_type", "")).lower()
@@ -328,7 +328,7 @@ def _repair_arrival(opened: bool, recep: str, observation: str, task: Task | Non
                     and any(_cls(o) == obj_type for o in keep):
                 put = _track(task, history).contents.get(recep, set())
                 keep = [o for o in keep if _cls(o) != obj_type or o in put]
-            if keep != items:
+            if _listing(keep) != listed.group(1):
                 fixed = fixed[:listed.start(1)] + _listing(keep) + fixed[listed.end(1):]
     return observation if fixed == obs else fixed
 
@@ -527,7 +527,8 @@ class ALFWorldDomain(Domain):
           stays the model's call.
         * The reply to ``go to R`` / ``open R`` names R ("On the R, you see ...", "The R is closed.",
           "You open the R. The R is open. ..."), takes the form the engine uses there (an openable
-          receptacle not opened in this episode is closed: nothing in it shows), lists each object once,
+          receptacle not opened in this episode is closed: nothing in it shows), lists each object once
+          in the engine's form ("a X, a Y, and a Z"),
           and, with ``task``, lists no
           object of the goal's class in a receptacle of the goal's class that the agent did not put there:
           ALFWorld's problems never start with the goal object in a goal receptacle (the goal never holds

@@ -277,8 +277,10 @@ def test_arrivals_take_the_form_the_engine_uses_there() -> None:
         "On the countertop 1, you see a egg 1."
     assert fix("go to countertop 1", "The countertop 1 is closed.") == "The countertop 1 is closed."
     assert fix("go to countertop 1", "Nothing happens.") == "Nothing happens."
-    # A list the engine could not have written (no articles, no comma) is left to the model.
-    assert fix("go to sofa 2", "On the sofa 2, you see pillow 1 and pillow 1.") == "On the sofa 2, you see pillow 1 and pillow 1."
+    # A list the engine could not have written is rewritten in its form; one without objects is left alone.
+    assert fix("go to sofa 2", "On the sofa 2, you see a pillow 1 and pillow 1, a laptop 2 and box 1.") == \
+        "On the sofa 2, you see a pillow 1, a laptop 2, and a box 1."
+    assert fix("go to sofa 2", "On the sofa 2, you see some pillows.") == "On the sofa 2, you see some pillows."
 
 
 def _placing_task(obj: str, recep: str) -> Task:
