@@ -22,6 +22,7 @@ object at the goal receptacle learns to go there first, which does not transfer.
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import sys
 from collections.abc import Sequence
@@ -42,6 +43,7 @@ from _common import (
     server_options,
     vllm_server,
 )
+from dreamgym_env.envs.alfworld.alfred import load_facts
 from dreamgym_env.envs.alfworld.domain import match_goal
 
 import dreamgym_env  # noqa: F401
@@ -50,14 +52,18 @@ from dreamgym_env.types import Task
 
 _LIST = re.compile(r"(?:you see|In it, you see) ([^.]*)\.")
 _ITEM = re.compile(r"\b(?:a|an) ([a-z]+ \d+)")
-#: ALFRED's openable receptacle classes (``OPENABLE_CLASS_LIST``), lower case.
-_OPENABLE = frozenset({"box", "cabinet", "drawer", "fridge", "microwave", "safe"})
 _PLACE = re.compile(r"(?:On the ([a-z]+ \d+), you see|The ([a-z]+ \d+) is (?:closed|open)\.)")
 
 
 #: What ``judge`` flags, with the table's words.
 MEASURES = {"goal_listed": "goal object listed", "wrong_place": "another place named",
             "repeats": "an object listed twice", "open_shown": "openable shown open"}
+
+
+@functools.cache
+def openable_classes() -> frozenset[str]:
+    """ALFRED's openable receptacle classes (``OPENABLE_CLASS_LIST``), lower case."""
+    return frozenset(c.lower() for c in load_facts().openable)
 
 
 def first_visits(split: str, task_type: str) -> list[tuple[Task, str, str]]:
@@ -88,7 +94,7 @@ def judge(obs: str, obj_class: str, action: str) -> dict[str, bool]:
     return {"goal_listed": any(i.rsplit(" ", 1)[0] == obj_class for i in items),
             "wrong_place": bool(named) and named != recep,
             "repeats": len(set(items)) < len(items),
-            "open_shown": place_class in _OPENABLE and obs.strip() not in (f"The {recep} is closed.", "Nothing happens.")}
+            "open_shown": place_class in openable_classes() and obs.strip() not in (f"The {recep} is closed.", "Nothing happens.")}
 
 
 def play(make: Any, job: tuple[Task, str, str]) -> dict[str, Any]:
@@ -139,7 +145,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         result["conditions"][cond] = {
             "visits": n, "tasks": len(jobs),
             **{k: sum(r[k] for r in rows) / n for k in MEASURES},
-            "openable_visits": sum(r["action"].removeprefix("go to ").rsplit(" ", 1)[0] in _OPENABLE for r in rows),
+            "openable_visits": sum(r["action"].removeprefix("go to ").rsplit(" ", 1)[0] in openable_classes()
+                                   for r in rows),
             "examples": rows[: min(8, n)],
         }
 

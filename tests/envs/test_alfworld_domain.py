@@ -213,14 +213,19 @@ def test_a_two_object_task_pays_only_the_put_that_makes_two() -> None:
     assert DOMAIN.check_outcome(task, "", put1, win, seen) == (win, None)
 
 
-def test_the_success_rule_gives_the_real_engines_reward_on_every_shipped_real_step() -> None:
+def _shipped_episodes() -> tuple[list[list[Transition]], dict[str, Task]]:
+    """The shipped real episodes (steps in order) and the tasks by id."""
     episodes: dict[str, list[Transition]] = collections.defaultdict(list)
     for tr in DOMAIN.seed_transitions():
         episodes[tr.episode_id].append(tr)
     tasks = {t.task_id: t for split in ("train", "test") for t in DOMAIN.tasks(split)}
+    return [sorted(steps, key=lambda t: t.step) for steps in episodes.values()], tasks
+
+
+def test_the_success_rule_gives_the_real_engines_reward_on_every_shipped_real_step() -> None:
+    episodes, tasks = _shipped_episodes()
     checked = wins = 0
-    for steps in episodes.values():
-        steps.sort(key=lambda t: t.step)
+    for steps in episodes:
         for i, tr in enumerate(steps):
             for said in (0.0, 1.0):  # whatever the model said, the rule answers as the engine did
                 out, _ = DOMAIN.check_outcome(tasks[tr.task_id], tr.state, tr.action,
@@ -310,13 +315,9 @@ def test_no_goal_object_starts_in_a_goal_receptacle() -> None:
 
 
 def test_repairs_keep_every_shipped_real_step() -> None:
-    episodes: dict[str, list[Transition]] = collections.defaultdict(list)
-    for tr in DOMAIN.seed_transitions():
-        episodes[tr.episode_id].append(tr)
-    tasks = {t.task_id: t for split in ("train", "test") for t in DOMAIN.tasks(split)}
+    episodes, tasks = _shipped_episodes()
     rewritten = at_goal = 0
-    for steps in episodes.values():
-        steps.sort(key=lambda t: t.step)
+    for steps in episodes:
         task = tasks[steps[0].task_id]
         recep = str((task.meta.get("problem") or {}).get("goal", {}).get("receptacle_type", "")).lower() or "-"
         for i, tr in enumerate(steps):
