@@ -40,8 +40,9 @@ class EnvConfig:
     task_split: str = field(default="train", metadata={"help": "task split reset() samples from"})
     check_outcome: bool = field(default=True, metadata={"help": "apply the domain's success rule to rewards"})
     repair_observation: bool = field(default=True, metadata={
-        "help": "rewrite an observation the action fully determines (ALFWorld: the reply to a command that "
-                "succeeded) into the engine's exact words"})
+        "help": "rewrite what the action and the domain's rules fully determine in an observation into the "
+                "engine's exact words (ALFWorld: the reply to a command that succeeded; the reply to go to/open: "
+                "the place's name and form, each object once, no goal object where the goal cannot start)"})
     check_in_episode: bool = field(default=True, metadata={
         "help": "answer actions the domain rules out given the episode so far (ALFWorld: not among the "
                 "engine's admissible commands) with its invalid-action observation, without a model call"})
