@@ -183,9 +183,11 @@ class _Seen:
     visited: set[str] = field(default_factory=set)
     #: What each object has been made: ``clean``, ``hot`` or ``cold`` (cooling a hot object undoes the heat).
     treated: dict[str, set[str]] = field(default_factory=dict)
-    #: What each receptacle is known to hold: listed when the agent went there or opened it, plus
-    #: what it put there, minus what it took.
-    contents: dict[str, set[str]] = field(default_factory=dict)
+    #: What each receptacle is known to hold, in the engine's order: listed when the agent went there or
+    #: opened it, plus what it put there (last), minus what it took.
+    contents: dict[str, list[str]] = field(default_factory=dict)
+    #: The receptacles whose list the agent has seen.
+    listed: set[str] = field(default_factory=set)
 
 
 def _track(task: Task, history: Sequence[Transition]) -> _Seen:
@@ -202,7 +204,8 @@ def _track(task: Task, history: Sequence[Transition]) -> _Seen:
             listed = _LIST.search(obs)
             seen.visible = _ART.findall(listed.group(1)) if listed and not seen.closed else []
             if listed and not seen.closed:
-                seen.contents[seen.here] = set(seen.visible)
+                seen.contents[seen.here] = list(dict.fromkeys(seen.visible))
+                seen.listed.add(seen.here)
             continue
         m = re.fullmatch(rf"open ({_ENTITY})", a)
         if m and m.group(1) == seen.here:
@@ -210,7 +213,8 @@ def _track(task: Task, history: Sequence[Transition]) -> _Seen:
             listed = _LIST.search(obs)
             seen.visible = _ART.findall(listed.group(1)) if listed else []
             if listed:
-                seen.contents[seen.here] = set(seen.visible)
+                seen.contents[seen.here] = list(dict.fromkeys(seen.visible))
+                seen.listed.add(seen.here)
             continue
         m = re.fullmatch(rf"close ({_ENTITY})", a)
         if m and m.group(1) == seen.here:
@@ -220,14 +224,18 @@ def _track(task: Task, history: Sequence[Transition]) -> _Seen:
         if m:
             seen.held = m.group(1)
             seen.visible = [v for v in seen.visible if v != seen.held]
-            seen.contents.setdefault(m.group(2), set()).discard(m.group(1))
+            held = seen.contents.get(m.group(2), [])
+            if m.group(1) in held:
+                held.remove(m.group(1))
             continue
         m = re.fullmatch(rf"(?:put ({_ENTITY}) (?:in/on|in|on)|move ({_ENTITY}) to) ({_ENTITY})", a)
         if m:
             obj = m.group(1) or m.group(2)
             if obj:
                 seen.visible = sorted({*seen.visible, obj})
-                seen.contents.setdefault(m.group(3), set()).add(obj)
+                into = seen.contents.setdefault(m.group(3), [])
+                if obj not in into:
+                    into.append(obj)
             seen.held = None
             continue
         m = re.fullmatch(rf"(clean|heat|cool) ({_ENTITY}) with ({_ENTITY})", a)
@@ -324,9 +332,14 @@ def _repair_arrival(opened: bool, recep: str, observation: str, task: Task | Non
             keep = list(dict.fromkeys(items))
             goal = _goal_of(task) if task is not None else {}
             obj_type = str(goal.get("object_type", "")).lower()
-            if task is not None and obj_type and _cls(recep) == str(goal.get("receptacle_type", "")).lower() \
-                    and any(_cls(o) == obj_type for o in keep):
-                put = _track(task, history).contents.get(recep, set())
+            seen = _track(task, history) if task is not None else None
+            if seen is not None and recep in seen.listed:
+                # Seen before: the engine lists what the episode says is there, not a new sample (the same set on
+                # all 1,306 real revisits), by class name; the model's own order stands when its set is right.
+                if set(keep) != set(seen.contents[recep]):
+                    keep = sorted(seen.contents[recep], key=_cls)
+            elif seen is not None and obj_type and _cls(recep) == str(goal.get("receptacle_type", "")).lower():
+                put = seen.contents.get(recep, [])
                 keep = [o for o in keep if _cls(o) != obj_type or o in put]
             if _listing(keep) != listed.group(1):
                 fixed = fixed[:listed.start(1)] + _listing(keep) + fixed[listed.end(1):]
@@ -370,7 +383,7 @@ def _incomplete(goal: dict[str, Any], task: Task, act: str, nxt: str, history: S
     need = _TASK_NEEDS.get(str(goal.get("task_type", "")))
     if need and need not in seen.treated.get(obj, ()):
         return f"the {obj} must be {need} when it is put there"
-    others = [o for o in seen.contents.get(recep, set()) if _cls(o) == obj_type and o != obj]
+    others = [o for o in seen.contents.get(recep, []) if _cls(o) == obj_type and o != obj]
     if goal.get("task_type") == "pick_two_obj_and_place" and not others:
         return f"this task needs two {obj_type}s in the {recep}, and no other is known to be there"
     return None
@@ -528,7 +541,8 @@ class ALFWorldDomain(Domain):
         * The reply to ``go to R`` / ``open R`` names R ("On the R, you see ...", "The R is closed.",
           "You open the R. The R is open. ..."), takes the form the engine uses there (an openable
           receptacle not opened in this episode is closed: nothing in it shows), lists each object once
-          in the engine's form ("a X, a Y, and a Z"),
+          in the engine's form ("a X, a Y, and a Z"), lists on a revisit what the episode says is there
+          (what was listed before, minus what the agent took, plus what it put),
           and, with ``task``, lists no
           object of the goal's class in a receptacle of the goal's class that the agent did not put there:
           ALFWorld's problems never start with the goal object in a goal receptacle (the goal never holds

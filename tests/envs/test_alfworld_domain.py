@@ -328,3 +328,24 @@ def test_repairs_keep_every_shipped_real_step() -> None:
             if mangled != tr.next_state and DOMAIN.repair_observation(tr.action, mangled) == tr.next_state:
                 rewritten += 1
     assert rewritten > 1000 and at_goal > 200, (rewritten, at_goal)
+
+
+def test_a_revisit_lists_what_the_episode_says_is_there() -> None:
+    # The engine keeps a receptacle's contents between visits; the model samples a new list each time.
+    task = _placing_task("apple", "fridge")
+    fix = DOMAIN.repair_observation
+    history = [_step(task, "go to countertop 1", "On the countertop 1, you see a knife 2, and a tomato 1."),
+               _step(task, "take tomato 1 from countertop 1", "You pick up the tomato 1 from the countertop 1.")]
+    assert fix("go to countertop 1", "On the countertop 1, you see a apple 1, a knife 2, and a tomato 1.", task,
+               history) == "On the countertop 1, you see a knife 2."
+    put_back = [*history, _step(task, "put tomato 1 in/on countertop 1", "You put the tomato 1 in/on the countertop 1."),
+                _step(task, "take knife 2 from countertop 1", "You pick up the knife 2 from the countertop 1."),
+                _step(task, "put knife 2 in/on countertop 1", "You put the knife 2 in/on the countertop 1.")]
+    # A put object joins its class's place in the list; a list with the right objects keeps the model's order.
+    assert fix("go to countertop 1", "On the countertop 1, you see nothing.", task, put_back) == \
+        "On the countertop 1, you see a knife 2, and a tomato 1."
+    assert fix("go to countertop 1", "On the countertop 1, you see a tomato 1, and a knife 2.", task, put_back) == \
+        "On the countertop 1, you see a tomato 1, and a knife 2."
+    # Never listed: the model's sample stands (the goal rule aside).
+    assert fix("go to countertop 2", "On the countertop 2, you see a apple 1.", task, history) == \
+        "On the countertop 2, you see a apple 1."
