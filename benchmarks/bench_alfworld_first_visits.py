@@ -1,4 +1,5 @@
-"""Where does the dream room put the goal object? A first visit to a goal receptacle, real vs DreamGym.
+"""Where does the dream room put the goal object? A first visit to a goal receptacle and a return, real vs
+DreamGym.
 
 ALFWorld's problems never start with a goal object in a goal receptacle (the goal never holds at the
 start). For each task of ``--task-type`` in ``--split``, the first action goes to the first receptacle of
@@ -8,7 +9,9 @@ the goal's class in the room; the reply is checked for:
 * ``wrong_place``: the reply names another receptacle than the one gone to;
 * ``repeats``: the list names one object twice;
 * ``open_shown``: at an openable receptacle (all start closed), anything but "The R is closed." or
-  "Nothing happens." (the real engine: never).
+  "Nothing happens." (the real engine: never);
+* ``revisit_changed``: the agent then goes to another receptacle and comes back; of the returns where
+  both visits list objects, the share whose lists differ (the real engine: none).
 
 Conditions: ``real`` (``ALFWorld-Real-v0``), ``dreamgym`` (``DreamGym-ALFWorld-v0`` with the served model,
 ``repair_observation=True``, the default) and ``dreamgym-no-repair`` (``repair_observation=False``), each
@@ -97,16 +100,34 @@ def judge(obs: str, obj_class: str, action: str) -> dict[str, bool]:
             "open_shown": place_class in openable_classes() and obs.strip() not in (f"The {recep} is closed.", "Nothing happens.")}
 
 
+def listed_set(obs: str) -> frozenset[str] | None:
+    """The objects a reply lists, or ``None`` when it lists none ("The R is closed.", "Nothing happens.")."""
+    listed = _LIST.search(obs)
+    return frozenset(_ITEM.findall(listed.group(1))) if listed else None
+
+
 def play(make: Any, job: tuple[Task, str, str]) -> dict[str, Any]:
-    """Resets a fresh env on the job's task and takes its first action."""
+    """Resets a fresh env on the job's task, takes its first action, goes elsewhere, and comes back.
+
+    ``revisit_changed`` is ``None`` unless both visits list objects; then whether the two lists differ (the
+    real engine keeps a receptacle's contents between visits)."""
     task, obj_class, action = job
+    room = _LIST.search(task.initial_observation)
+    elsewhere = next(p for p in _ITEM.findall(room.group(1)) if f"go to {p}" != action) if room else None
     env = make()
     try:
         env.reset(options={"task": task})
         obs, *_ = env.step(action)
+        back = None
+        if elsewhere is not None:
+            env.step(f"go to {elsewhere}")
+            back, *_ = env.step(action)
     finally:
         env.close()
-    return {"task_id": task.task_id, "action": action, "observation": obs, **judge(obs, obj_class, action)}
+    first, again = listed_set(obs), listed_set(back) if back is not None else None
+    changed = None if first is None or again is None else first != again
+    return {"task_id": task.task_id, "action": action, "observation": obs, "revisit": back,
+            "revisit_changed": changed, **judge(obs, obj_class, action)}
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
@@ -147,6 +168,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             **{k: sum(r[k] for r in rows) / n for k in MEASURES},
             "openable_visits": sum(r["action"].removeprefix("go to ").rsplit(" ", 1)[0] in openable_classes()
                                    for r in rows),
+            "listed_revisits": sum(r["revisit_changed"] is not None for r in rows),
+            "revisit_changed": (sum(bool(r["revisit_changed"]) for r in rows)
+                                / max(1, sum(r["revisit_changed"] is not None for r in rows))),
             "examples": rows[: min(8, n)],
         }
 
@@ -159,8 +183,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         for cond in conditions:
             run(cond, None, None)
 
-    rows = [[c, r["visits"], r["openable_visits"], *(r[k] for k in MEASURES)] for c, r in result["conditions"].items()]
-    table = markdown_table(["condition", "first visits", "of them openable", *MEASURES.values()], rows)
+    rows = [[c, r["visits"], r["openable_visits"], *(r[k] for k in MEASURES), r["listed_revisits"], r["revisit_changed"]]
+            for c, r in result["conditions"].items()]
+    table = markdown_table(["condition", "first visits", "of them openable", *MEASURES.values(),
+                            "revisits, both listed", "revisit lists other objects"], rows)
     finish(result, table, args.json, None if args.no_plot else lambda path: plot(result, path))
     return result
 
@@ -170,14 +196,14 @@ def plot(result: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     conds = list(result["conditions"])
-    measures = list(MEASURES.items())
+    measures = [*MEASURES.items(), ("revisit_changed", "revisit lists other objects")]
     fig, ax = plt.subplots(figsize=(8, 3.5))
     width = 0.8 / len(conds)
     for i, cond in enumerate(conds):
         xs = [j + i * width for j in range(len(measures))]
         ax.bar(xs, [result["conditions"][cond][k] for k, _ in measures], width, label=cond)
     ax.set_xticks([j + width * (len(conds) - 1) / 2 for j in range(len(measures))], [m for _, m in measures])
-    ax.set_ylabel("share of first visits")
+    ax.set_ylabel("share of visits")
     ax.set_ylim(0, 1)
     ax.legend()
     ax.set_title("ALFWorld: the reply to a first visit of a goal receptacle")

@@ -75,3 +75,4 @@ def test_bench_alfworld_first_visits_quick(trained_server, tmp_path: Path) -> No
     assert all(c["visits"] == 8 for c in conds.values())
     # The repair names the place gone to and shows an unopened openable receptacle closed, whatever the model said.
     assert conds["dreamgym"]["wrong_place"] == conds["dreamgym"]["open_shown"] == 0.0
+    assert conds["dreamgym"]["revisit_changed"] == 0.0  # a revisit lists what the first visit listed
