@@ -287,14 +287,15 @@ def _listing(items: Sequence[str]) -> str:
     return ", ".join(f"a {i}" for i in items[:-1]) + f", and a {items[-1]}"
 
 
-def _arrival_form(recep: str, obs: str, history: Sequence[Transition]) -> str | None:
+def _arrival_form(recep: str, obs: str, history: Sequence[Transition], known: Sequence[str] | None = None) -> str | None:
     """``obs`` (a reply to ``go to recep`` that reports an arrival) in the form the engine uses there, naming
     ``recep``; ``None`` for any other reply.
 
     The engine says "The R is closed." at an openable receptacle not opened since it was last closed (all
     start closed), "The R is open. In it, you see ..." at an open one, and "On the R, you see ..." elsewhere
-    (every one of the 6,226 such collected real steps). A list the engine would show where the model showed
-    none stays unknown, so that reply keeps its form.
+    (every one of the 6,226 such collected real steps). Where the model showed no list but the engine would,
+    the list is ``known`` (what the episode says is there), else it stays unknown and the reply keeps its
+    form.
     """
     on = re.match(rf"On the {_ENTITY}, you see", obs)
     ajar = re.match(rf"The {_ENTITY} is open\. In it, you see", obs)
@@ -306,7 +307,9 @@ def _arrival_form(recep: str, obs: str, history: Sequence[Transition]) -> str | 
     if _cls(recep) in _OPENABLE and not _is_open(recep, history):
         return f"The {recep} is closed."
     if shut:
-        return f"The {recep} is closed.{rest}"
+        if known is None:
+            return f"The {recep} is closed.{rest}"
+        rest = f" {_listing(sorted(known, key=_cls))}."
     if _cls(recep) in _OPENABLE:
         return f"The {recep} is open. In it, you see{rest}"
     return f"On the {recep}, you see{rest}"
@@ -318,11 +321,13 @@ def _repair_arrival(opened: bool, recep: str, observation: str, task: Task | Non
     list without repeats and no goal object in a goal receptacle the agent did not put it in (see
     ``repair_observation``)."""
     obs = observation.strip()
+    seen = _track(task, history) if task is not None else None
     if opened:
         head = re.match(rf"You open the {_ENTITY}\. The {_ENTITY} is open\.", obs)
         fixed = None if head is None else f"You open the {recep}. The {recep} is open." + obs[head.end():]
     else:
-        fixed = _arrival_form(recep, obs, history)
+        known = seen.contents.get(recep, []) if seen is not None and recep in seen.listed else None
+        fixed = _arrival_form(recep, obs, history, known)
     if fixed is None:
         return observation
     listed = _LIST.search(fixed)
@@ -332,7 +337,6 @@ def _repair_arrival(opened: bool, recep: str, observation: str, task: Task | Non
             keep = list(dict.fromkeys(items))
             goal = _goal_of(task) if task is not None else {}
             obj_type = str(goal.get("object_type", "")).lower()
-            seen = _track(task, history) if task is not None else None
             if seen is not None and recep in seen.listed:
                 # Seen before: the engine lists what the episode says is there, not a new sample (the same set on
                 # all 1,306 real revisits), by class name; the model's own order stands when its set is right.

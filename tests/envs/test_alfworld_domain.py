@@ -349,3 +349,22 @@ def test_a_revisit_lists_what_the_episode_says_is_there() -> None:
     # Never listed: the model's sample stands (the goal rule aside).
     assert fix("go to countertop 2", "On the countertop 2, you see a apple 1.", task, history) == \
         "On the countertop 2, you see a apple 1."
+
+
+def test_a_return_to_a_receptacle_left_open_shows_it_open_with_what_is_in_it() -> None:
+    # v3 often answers a return to a drawer it opened earlier with "The drawer 1 is closed."; the engine keeps
+    # it open and lists what is in it, so a goal put there is admissible without opening it again.
+    task = _placing_task("cellphone", "drawer")
+    fix = DOMAIN.repair_observation
+    opened = [_step(task, "go to drawer 1", "The drawer 1 is closed."),
+              _step(task, "open drawer 1", "You open the drawer 1. The drawer 1 is open. In it, you see a pen 1."),
+              _step(task, "go to shelf 1", "On the shelf 1, you see a cellphone 2."),
+              _step(task, "take cellphone 2 from shelf 1", "You pick up the cellphone 2 from the shelf 1.")]
+    back = fix("go to drawer 1", "The drawer 1 is closed.", task, opened)
+    assert back == "The drawer 1 is open. In it, you see a pen 1."
+    assert "put cellphone 2 in/on drawer 1" in DOMAIN.admissible_actions(
+        task, [*opened, _step(task, "go to drawer 1", back)], back)
+    # Closed again since: closed it is; never opened: closed, whatever the model says.
+    shut = [*opened[:2], _step(task, "close drawer 1", "You close the drawer 1."), *opened[2:]]
+    assert fix("go to drawer 1", "The drawer 1 is open. In it, you see a pen 1.", task, shut) == "The drawer 1 is closed."
+    assert fix("go to drawer 2", "The drawer 2 is open. In it, you see a pen 1.", task, opened) == "The drawer 2 is closed."
