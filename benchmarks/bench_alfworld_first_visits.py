@@ -10,8 +10,11 @@ the goal's class in the room; the reply is checked for:
 * ``repeats``: the list names one object twice;
 * ``open_shown``: at an openable receptacle (all start closed), anything but "The R is closed." or
   "Nothing happens." (the real engine: never);
-* ``revisit_changed``: the agent then goes to another receptacle and comes back; of the returns where
-  both visits list objects, the share whose lists differ (the real engine: none).
+* ``revisit_changed``: the agent then opens the receptacle if it is closed, goes to another receptacle and
+  comes back; of the returns where both visits list objects, the share whose lists differ (the real
+  engine: none);
+* ``return_closed``: of the returns to a receptacle the agent opened, the share that call it closed (the
+  real engine: none; it stays open).
 
 Conditions: ``real`` (``ALFWorld-Real-v0``), ``dreamgym`` (``DreamGym-ALFWorld-v0`` with the served model,
 ``repair_observation=True``, the default) and ``dreamgym-no-repair`` (``repair_observation=False``), each
@@ -107,27 +110,35 @@ def listed_set(obs: str) -> frozenset[str] | None:
 
 
 def play(make: Any, job: tuple[Task, str, str]) -> dict[str, Any]:
-    """Resets a fresh env on the job's task, takes its first action, goes elsewhere, and comes back.
+    """Resets a fresh env on the job's task, takes its first action (and opens the receptacle if it is closed),
+    goes elsewhere, and comes back.
 
     ``revisit_changed`` is ``None`` unless both visits list objects; then whether the two lists differ (the
-    real engine keeps a receptacle's contents between visits)."""
+    real engine keeps a receptacle's contents between visits). ``return_closed`` is ``None`` unless the agent
+    opened the receptacle; then whether the return calls it closed (the real engine keeps it open)."""
     task, obj_class, action = job
+    recep = action.removeprefix("go to ")
     room = _LIST.search(task.initial_observation)
     elsewhere = next(p for p in _ITEM.findall(room.group(1)) if f"go to {p}" != action) if room else None
     env = make()
     try:
         env.reset(options={"task": task})
         obs, *_ = env.step(action)
+        seen, opened = obs, False
+        if obs.strip() == f"The {recep} is closed.":
+            seen, *_ = env.step(f"open {recep}")
+            opened = seen.strip().startswith(f"You open the {recep}.")
         back = None
         if elsewhere is not None:
             env.step(f"go to {elsewhere}")
             back, *_ = env.step(action)
     finally:
         env.close()
-    first, again = listed_set(obs), listed_set(back) if back is not None else None
+    first, again = listed_set(seen), listed_set(back) if back is not None else None
     changed = None if first is None or again is None else first != again
-    return {"task_id": task.task_id, "action": action, "observation": obs, "revisit": back,
-            "revisit_changed": changed, **judge(obs, obj_class, action)}
+    shut = None if not opened or back is None else back.strip() == f"The {recep} is closed."
+    return {"task_id": task.task_id, "action": action, "observation": obs, "opened": seen if opened else None,
+            "revisit": back, "revisit_changed": changed, "return_closed": shut, **judge(obs, obj_class, action)}
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
@@ -171,6 +182,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             "listed_revisits": sum(r["revisit_changed"] is not None for r in rows),
             "revisit_changed": (sum(bool(r["revisit_changed"]) for r in rows)
                                 / max(1, sum(r["revisit_changed"] is not None for r in rows))),
+            "opened_returns": sum(r["return_closed"] is not None for r in rows),
+            "return_closed": (sum(bool(r["return_closed"]) for r in rows)
+                              / max(1, sum(r["return_closed"] is not None for r in rows))),
             "examples": rows[: min(8, n)],
         }
 
@@ -183,10 +197,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         for cond in conditions:
             run(cond, None, None)
 
-    rows = [[c, r["visits"], r["openable_visits"], *(r[k] for k in MEASURES), r["listed_revisits"], r["revisit_changed"]]
-            for c, r in result["conditions"].items()]
+    rows = [[c, r["visits"], r["openable_visits"], *(r[k] for k in MEASURES), r["listed_revisits"], r["revisit_changed"],
+             r["opened_returns"], r["return_closed"]] for c, r in result["conditions"].items()]
     table = markdown_table(["condition", "first visits", "of them openable", *MEASURES.values(),
-                            "revisits, both listed", "revisit lists other objects"], rows)
+                            "revisits, both listed", "revisit lists other objects", "returns to one it opened",
+                            "shown closed on return"], rows)
     finish(result, table, args.json, None if args.no_plot else lambda path: plot(result, path))
     return result
 
@@ -196,8 +211,9 @@ def plot(result: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     conds = list(result["conditions"])
-    measures = [*MEASURES.items(), ("revisit_changed", "revisit lists other objects")]
-    fig, ax = plt.subplots(figsize=(8, 3.5))
+    measures = [*MEASURES.items(), ("revisit_changed", "revisit lists other objects"),
+                ("return_closed", "shown closed on return")]
+    fig, ax = plt.subplots(figsize=(9.5, 3.5))
     width = 0.8 / len(conds)
     for i, cond in enumerate(conds):
         xs = [j + i * width for j in range(len(measures))]

@@ -76,3 +76,4 @@ def test_bench_alfworld_first_visits_quick(trained_server, tmp_path: Path) -> No
     # The repair names the place gone to and shows an unopened openable receptacle closed, whatever the model said.
     assert conds["dreamgym"]["wrong_place"] == conds["dreamgym"]["open_shown"] == 0.0
     assert conds["dreamgym"]["revisit_changed"] == 0.0  # a revisit lists what the first visit listed
+    assert conds["dreamgym"]["return_closed"] == 0.0  # a receptacle the agent opened stays open
