@@ -546,7 +546,8 @@ class ALFWorldDomain(Domain):
           "You open the R. The R is open. ..."), takes the form the engine uses there (an openable
           receptacle not opened in this episode is closed: nothing in it shows), lists each object once
           in the engine's form ("a X, a Y, and a Z"), lists on a revisit what the episode says is there
-          (what was listed before, minus what the agent took, plus what it put),
+          (what was listed before, minus what the agent took, plus what it put), shows a receptacle the agent
+          opened as open on a return (with that list) where the model called it closed,
           and, with ``task``, lists no
           object of the goal's class in a receptacle of the goal's class that the agent did not put there:
           ALFWorld's problems never start with the goal object in a goal receptacle (the goal never holds
