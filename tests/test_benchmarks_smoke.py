@@ -150,3 +150,29 @@ def test_sim_to_real_summary_merges_seeds_and_refuses_mismatches(tmp_path: Path)
         summary_main([a, conflict])
     rerun = summary_main([a, conflict, "--condition-from", f"dreamgym={conflict}"])  # the rerun replaces a's
     assert [s["per_seed"] for s in rerun["summary"] if s["condition"] == "dreamgym"] == [[0.9]]
+
+
+def test_sim_to_real_no_revisit_switches_off_only_the_revisit_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dreamgym_env.envs.alfworld import domain
+
+    from dreamgym_env.domain import get_domain
+    from dreamgym_env.types import Task, Transition
+
+    monkeypatch.syspath_prepend(str(BENCH))
+    monkeypatch.setattr(domain, "_track", domain._track)  # restored after the test
+    from sim_to_real_no_revisit import switch_off_revisit_rules
+
+    task = Task(task_id="t", domain="alfworld", instruction="put a apple in fridge.",
+                initial_observation="You are in the middle of a room.\n\nYour task is to: put a apple in fridge.")
+    history = [Transition(domain="alfworld", task_id="t", instruction=task.instruction, state="",
+                          action="go to countertop 1", next_state="On the countertop 1, you see a knife 2, and a tomato 1.",
+                          reward=0.0, done=False)]
+    fix = get_domain("alfworld").repair_observation
+    resampled = "On the countertop 1, you see a apple 1, and a knife 2."
+    assert fix("go to countertop 1", resampled, task, history) == "On the countertop 1, you see a knife 2, and a tomato 1."
+    switch_off_revisit_rules()
+    switch_off_revisit_rules()
+    assert fix("go to countertop 1", resampled, task, history) == resampled
+    # The other arrival rules stay: the place's name and each object once.
+    assert fix("go to countertop 1", "On the countertop 2, you see a knife 2, and a knife 2.", task, history) == \
+        "On the countertop 1, you see a knife 2."
