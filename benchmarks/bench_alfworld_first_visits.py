@@ -109,9 +109,9 @@ def listed_set(obs: str) -> frozenset[str] | None:
     return frozenset(_ITEM.findall(listed.group(1))) if listed else None
 
 
-def play(make: Any, job: tuple[Task, str, str]) -> dict[str, Any]:
-    """Resets a fresh env on the job's task, takes its first action (and opens the receptacle if it is closed),
-    goes elsewhere, and comes back.
+def play(make: Any, job: tuple[Task, str, str], seed: int) -> dict[str, Any]:
+    """Resets a fresh env on the job's task (seeded with ``seed``), takes its first action (and opens the
+    receptacle if it is closed), goes elsewhere, and comes back.
 
     ``revisit_changed`` is ``None`` unless both visits list objects; then whether the two lists differ (the
     real engine keeps a receptacle's contents between visits). ``return_closed`` is ``None`` unless the agent
@@ -122,7 +122,7 @@ def play(make: Any, job: tuple[Task, str, str]) -> dict[str, Any]:
     elsewhere = next(p for p in _ITEM.findall(room.group(1)) if f"go to {p}" != action) if room else None
     env = make()
     try:
-        env.reset(options={"task": task})
+        env.reset(seed=seed, options={"task": task})
         obs, *_ = env.step(action)
         seen, opened = obs, False
         if obs.strip() == f"The {recep} is closed.":
@@ -172,7 +172,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             reps, workers = args.reps, args.parallel
         todo = [j for j in jobs for _ in range(reps)]
         with ThreadPoolExecutor(workers) as pool:
-            rows = list(tqdm(pool.map(lambda j: play(make, j), todo), total=len(todo), desc=cond))
+            rows = list(tqdm(pool.map(lambda ij: play(make, ij[1], ij[0]), enumerate(todo)), total=len(todo),
+                             desc=cond))
         n = len(rows)
         result["conditions"][cond] = {
             "visits": n, "tasks": len(jobs),

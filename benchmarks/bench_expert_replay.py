@@ -19,6 +19,7 @@ import argparse
 import random
 import sys
 import time
+import zlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -66,8 +67,9 @@ def expert_episode(task: Task, max_steps: int) -> dict[str, Any]:
 
 
 def replay(env: gym.Env, task: Task, actions: Sequence[str]) -> dict[str, Any]:
-    """Plays ``actions`` open-loop in a DreamGym env; returns its rewards and where it ended."""
-    env.reset(options={"task": task})
+    """Plays ``actions`` open-loop in a DreamGym env (seeded from the task id, so a run replays); returns its
+    rewards and where it ended."""
+    env.reset(seed=zlib.crc32(task.task_id.encode()), options={"task": task})
     rewards: list[float] = []
     end = None
     for i, action in enumerate(actions):

@@ -88,8 +88,10 @@ class Slot:
     was_at_goal_holding: bool = False
 
 
-def _start(slot: Slot, task: Task) -> None:
-    _, info = slot.env.reset(options={"task": task})
+def _start(slot: Slot, task: Task, seed: int) -> None:
+    """Resets ``slot`` to ``task``; ``seed`` seeds the env, so a run replays from its seed (the synthetic
+    env's model requests carry seeds drawn from it)."""
+    _, info = slot.env.reset(seed=seed, options={"task": task})
     slot.task = task
     slot.memory = EpisodeMemory(parse_goal(task.instruction))
     slot.actions = list(info.get("admissible_actions") or ["look"])
@@ -135,7 +137,7 @@ def run_episodes(env_fn: Callable[[], gym.Env], tasks: Sequence[Task], policy: L
         task = next(task_iter, None)
         if task is None:
             break
-        _start(slot, task)
+        _start(slot, task, rng.getrandbits(31))
         active.append(slot)
         started += 1
     total = steps if steps is not None else episodes
@@ -192,7 +194,7 @@ def run_episodes(env_fn: Callable[[], gym.Env], tasks: Sequence[Task], policy: L
                     task = next(task_iter, None)
                     if task is None:
                         continue
-                    _start(slot, task)
+                    _start(slot, task, rng.getrandbits(31))
                     started += 1
                 still.append(slot)
             if steps is not None and n_steps >= steps:

@@ -80,8 +80,10 @@ class Slot:
     rewards: list[float] = field(default_factory=list)
 
 
-def _start(slot: Slot, task: Task) -> None:
-    obs, info = slot.env.reset(options={"task": task})
+def _start(slot: Slot, task: Task, seed: int) -> None:
+    """Resets ``slot`` to ``task``; ``seed`` seeds the env, so a run replays from its seed (the synthetic
+    env's model requests carry seeds drawn from it)."""
+    obs, info = slot.env.reset(seed=seed, options={"task": task})
     admissible = info.get("admissible_actions")
     slot.task = task
     slot.memory = EpisodeMemory(task.instruction, obs, admissible)
@@ -121,7 +123,7 @@ def run_episodes(env_fn: Callable[[], gym.Env], tasks: Sequence[Task], policy: L
         task = next(task_iter, None)
         if task is None:
             break
-        _start(slot, task)
+        _start(slot, task, rng.getrandbits(31))
         active.append(slot)
     total = steps if steps is not None else episodes
     bar = tqdm(total=total, desc=desc, leave=False)
@@ -167,7 +169,7 @@ def run_episodes(env_fn: Callable[[], gym.Env], tasks: Sequence[Task], policy: L
                     task = next(task_iter, None)
                     if task is None:
                         continue
-                    _start(slot, task)
+                    _start(slot, task, rng.getrandbits(31))
                 still.append(slot)
             if steps is not None and n_steps >= steps:
                 break  # unfinished episodes are dropped (no update)

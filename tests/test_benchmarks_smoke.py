@@ -75,6 +75,43 @@ def test_bench_sim_to_real_s2r_updates_from_saved_policy(tmp_path: Path) -> None
     assert run["theta"] != theta  # the update moved the policy
 
 
+@pytest.mark.parametrize("script", ["bench_sim_to_real", "bench_sim_to_real_webshop"])
+def test_sim_to_real_seeds_every_reset_from_the_run_seed(script: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Unseeded resets drew the synthetic env's per-request model seeds from OS entropy, so a seed's run never
+    # replayed (seed 1 of (b) gave 0.750 and 0.000 on the same code).
+    import importlib
+    import random
+
+    import gymnasium as gym
+    from dreamgym_env.domain import get_domain
+
+    monkeypatch.syspath_prepend(str(BENCH))
+    bench = importlib.import_module(script)
+
+    class Recorder(gym.Env):
+        seeds: list[int | None] = []
+
+        def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[str, dict]:
+            Recorder.seeds.append(seed)
+            return "You are in the middle of a room.", {"admissible_actions": ["look"]}
+
+        def step(self, action: str) -> tuple[str, float, bool, bool, dict]:
+            return "Nothing happens.", 0.0, True, False, {"admissible_actions": ["look"]}
+
+    domain = "alfworld" if script == "bench_sim_to_real" else "webshop"
+    tasks = list(get_domain(domain).tasks("train"))[:3]
+
+    def seeds_of(run_seed: int) -> list[int | None]:
+        Recorder.seeds = []
+        bench.run_episodes(Recorder, tasks, bench.LinearPolicy.zeros(len(bench.FEATURES)), steps=None, episodes=3,
+                           parallel=2, rng=random.Random(run_seed), learn=False, desc="t")
+        return Recorder.seeds
+
+    first = seeds_of(0)
+    assert len(first) == 3 and all(isinstance(s, int) for s in first)
+    assert seeds_of(0) == first and seeds_of(1) != first
+
+
 def test_bench_alfworld_first_visits_quick(tmp_path: Path) -> None:
     # The real engine never starts with a goal object in a goal receptacle, and names the place gone to.
     result = run_quick("bench_alfworld_first_visits.py", tmp_path)
