@@ -14,10 +14,13 @@ the goal's class in the room; the reply is checked for:
   comes back; of the returns where both visits list objects, the share whose lists differ (the real
   engine: none);
 * ``return_closed``: of the returns to a receptacle the agent opened, the share that call it closed (the
-  real engine: none; it stays open).
+  real engine: none; it stays open);
+* ``open_refused``: of the opens tried (at a receptacle the reply showed closed, so an admissible command),
+  the share answered "Nothing happens." (the real engine: none).
 
 Conditions: ``real`` (``ALFWorld-Real-v0``), ``dreamgym`` (``DreamGym-ALFWorld-v0`` with the served model,
-``repair_observation=True``, the default) and ``dreamgym-no-repair`` (``repair_observation=False``), each
+``repair_observation=True`` and ``resample_retries=1``, the defaults), ``dreamgym-no-resample``
+(``resample_retries=0``) and ``dreamgym-no-repair`` (``repair_observation=False``), each
 DreamGym task played ``--reps`` times at ``--temperature``. A policy trained in an env that shows the goal
 object at the goal receptacle learns to go there first, which does not transfer.
 
@@ -124,10 +127,11 @@ def play(make: Any, job: tuple[Task, str, str], seed: int) -> dict[str, Any]:
     try:
         env.reset(seed=seed, options={"task": task})
         obs, *_ = env.step(action)
-        seen, opened = obs, False
+        seen, opened, refused = obs, False, None
         if obs.strip() == f"The {recep} is closed.":
             seen, *_ = env.step(f"open {recep}")
             opened = seen.strip().startswith(f"You open the {recep}.")
+            refused = seen.strip() == "Nothing happens."
         back = None
         if elsewhere is not None:
             env.step(f"go to {elsewhere}")
@@ -138,7 +142,7 @@ def play(make: Any, job: tuple[Task, str, str], seed: int) -> dict[str, Any]:
     changed = None if first is None or again is None else first != again
     shut = None if not opened or back is None else back.strip() == f"The {recep} is closed."
     return {"task_id": task.task_id, "action": action, "observation": obs, "opened": seen if opened else None,
-            "revisit": back, "revisit_changed": changed, "return_closed": shut, **judge(obs, obj_class, action)}
+            "revisit": back, "revisit_changed": changed, "return_closed": shut, "open_refused": refused, **judge(obs, obj_class, action)}
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
@@ -148,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p.add_argument("--reps", type=int, default=4, help="DreamGym samples per task")
     p.add_argument("--temperature", type=float, default=0.8)
     p.add_argument("--parallel", type=int, default=16, help="concurrent model requests")
-    p.add_argument("--conditions", default="real,dreamgym,dreamgym-no-repair")
+    p.add_argument("--conditions", default="real,dreamgym,dreamgym-no-resample,dreamgym-no-repair")
     add_server_args(p)
     add_output_args(p)
     args = p.parse_args(argv)
@@ -166,9 +170,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         if cond == "real":
             make, reps, workers = (lambda: gym.make("ALFWorld-Real-v0")), 1, 1  # textworld is not thread-safe
         else:
-            repair = cond == "dreamgym"
+            repair = cond != "dreamgym-no-repair"
+            resample = int(cond == "dreamgym")
             make = lambda: gym.make("DreamGym-ALFWorld-v0", base_url=base_url, model=served,
-                                    temperature=args.temperature, repair_observation=repair)
+                                    temperature=args.temperature, repair_observation=repair,
+                                    resample_retries=resample)
             reps, workers = args.reps, args.parallel
         todo = [j for j in jobs for _ in range(reps)]
         with ThreadPoolExecutor(workers) as pool:
@@ -186,6 +192,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             "opened_returns": sum(r["return_closed"] is not None for r in rows),
             "return_closed": (sum(bool(r["return_closed"]) for r in rows)
                               / max(1, sum(r["return_closed"] is not None for r in rows))),
+            "opens_tried": sum(r["open_refused"] is not None for r in rows),
+            "open_refused": (sum(bool(r["open_refused"]) for r in rows)
+                             / max(1, sum(r["open_refused"] is not None for r in rows))),
             "examples": rows[: min(8, n)],
         }
 
@@ -199,10 +208,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             run(cond, None, None)
 
     rows = [[c, r["visits"], r["openable_visits"], *(r[k] for k in MEASURES), r["listed_revisits"], r["revisit_changed"],
-             r["opened_returns"], r["return_closed"]] for c, r in result["conditions"].items()]
+             r["opened_returns"], r["return_closed"], r["opens_tried"], r["open_refused"]]
+            for c, r in result["conditions"].items()]
     table = markdown_table(["condition", "first visits", "of them openable", *MEASURES.values(),
                             "revisits, both listed", "revisit lists other objects", "returns to one it opened",
-                            "shown closed on return"], rows)
+                            "shown closed on return", "opens tried", "open answered 'Nothing happens.'"], rows)
     finish(result, table, args.json, None if args.no_plot else lambda path: plot(result, path))
     return result
 
@@ -213,7 +223,7 @@ def plot(result: dict[str, Any], path: Path) -> None:
 
     conds = list(result["conditions"])
     measures = [*MEASURES.items(), ("revisit_changed", "revisit lists other objects"),
-                ("return_closed", "shown closed on return")]
+                ("return_closed", "shown closed on return"), ("open_refused", "open: 'Nothing happens.'")]
     fig, ax = plt.subplots(figsize=(9.5, 3.5))
     width = 0.8 / len(conds)
     for i, cond in enumerate(conds):

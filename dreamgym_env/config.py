@@ -47,6 +47,9 @@ class EnvConfig:
         "help": "answer actions the domain rules out given the episode so far (ALFWorld: not among the "
                 "engine's admissible commands) with its invalid-action observation, without a model call"})
     repair_retries: int = field(default=1, metadata={"help": "re-asks after an unparseable reply"})
+    resample_retries: int = field(default=1, metadata={
+        "help": "re-asks, with another seed, after a reply the domain's rules rule out for the action (ALFWorld: "
+                "'Nothing happens.' to an admissible command); one still ruled out is kept and counted"})
     curriculum: str | None = field(default=None, metadata={"help": "curriculum pool file (JSON): reset() draws "
                                                            "tasks from it and episode returns flow back; "
                                                            "created from task_split when absent"})
@@ -64,8 +67,9 @@ class EnvConfig:
         if cfg.record_transitions and cfg.replay_path is None:
             raise InvalidConfigError("record_transitions=True needs replay_path=... (a store file you own); "
                                      "the default seed cache is shared and never written to.")
-        if cfg.retrieval_k < 0 or cfg.history_window < 0 or cfg.repair_retries < 0:
-            raise InvalidConfigError("retrieval_k, history_window and repair_retries must be >= 0.")
+        if cfg.retrieval_k < 0 or cfg.history_window < 0 or cfg.repair_retries < 0 \
+                or cfg.resample_retries < 0:
+            raise InvalidConfigError("retrieval_k, history_window, repair_retries and resample_retries must be >= 0.")
         if cfg.curriculum_options is not None:
             cfg.curriculum_config()  # rejects unknown or invalid options now, not at the first reset
         return cfg

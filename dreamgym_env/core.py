@@ -113,6 +113,7 @@ class DreamGymEnv(gym.Env[str, str]):
             max_new_tokens=self.config.max_new_tokens or self.domain.max_new_tokens,
             temperature=self.config.temperature,
             repair_retries=self.config.repair_retries,
+            resample_retries=self.config.resample_retries,
             check_outcome=self.config.check_outcome,
             repair_observation=self.config.repair_observation,
             check_in_episode=self.config.check_in_episode,

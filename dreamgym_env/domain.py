@@ -177,6 +177,14 @@ class Domain:
         the agent has done. The default keeps the observation as it is."""
         return observation
 
+    def implausible_observation(self, task: Task, history: Sequence[Transition], state: str, action: str,
+                                observation: str) -> str | None:
+        """Says why the real engine could not answer ``action`` in ``state`` with ``observation`` given the
+        episode so far, or ``None``. The pipeline then asks the model again with another seed (see
+        ``StepSettings.resample_retries``). Only for replies the domain's rules rule out; the default rules
+        out none."""
+        return None
+
     def check_outcome(self, task: Task, state: str, action: str, outcome: Outcome,
                       history: Sequence[Transition] = ()) -> tuple[Outcome, str | None]:
         """Applies the domain's own success rule to a predicted outcome.

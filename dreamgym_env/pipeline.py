@@ -28,6 +28,10 @@ CONTEXT_SHRINK = 0.6
 CONTEXT_RETRIES = 3
 CONTEXT_ERROR = "prompt does not fit the model's context, even shortened"
 
+#: The least temperature a resample uses: a greedy model (temperature 0) would repeat the reply it re-asks for.
+RESAMPLE_TEMPERATURE = 0.8
+RESAMPLE_NOTE = "resampled"
+
 REPAIR_MESSAGE = ("Your reply could not be read ({error}). Reply again with exactly the four tags "
                   "<think>, <state>, <reward>, <done> and nothing else.")
 
@@ -51,6 +55,7 @@ class StepSettings:
     max_new_tokens: int = 256
     temperature: float = 0.0
     repair_retries: int = 1
+    resample_retries: int = 1
     check_outcome: bool = True
     repair_observation: bool = True
     check_in_episode: bool = True
@@ -81,13 +86,17 @@ class StepStats:
     outcome_corrections: int = 0
     observation_repairs: int = 0
     prompt_shortenings: int = 0
+    implausible: int = 0
+    resamples: int = 0
+    implausible_kept: int = 0
 
     def rates(self) -> dict[str, float]:
         """Fallback/repair/prompt-shortening/observation-repair rates per model-answered step."""
         answered = max(1, self.steps - self.guarded)
         return {"parse_fallback_rate": self.fallbacks / answered, "repair_rate": self.repairs / answered,
                 "prompt_shortened_rate": self.prompt_shortenings / answered,
-                "observation_repair_rate": self.observation_repairs / answered}
+                "observation_repair_rate": self.observation_repairs / answered,
+                "implausible_rate": self.implausible / answered, "implausible_kept_rate": self.implausible_kept / answered}
 
 
 def shortened(config: PromptConfig, state: str, scale: float) -> PromptConfig:
@@ -159,7 +168,49 @@ class StepPipeline:
                  seeds: Sequence[int | None]) -> tuple[list[ParsedReply], list[list[ModelReply]]]:
         """Stages 3-5 for a batch: build the prompts, call the model, parse and repair."""
         reqs = [self.request(e, a, r, s) for e, a, r, s in zip(eps, actions, retrieved, seeds)]
-        return self.generate(reqs, lambda i, scale: self.request(eps[i], actions[i], retrieved[i], seeds[i], scale))
+        parsed, replies = self.generate(
+            reqs, lambda i, scale: self.request(eps[i], actions[i], retrieved[i], seeds[i], scale))
+        self.resample(eps, actions, retrieved, seeds, parsed, replies)
+        return parsed, replies
+
+    def resample(self, eps: Sequence[Episode], actions: Sequence[str], retrieved: Sequence[Sequence[Retrieved]],
+                 seeds: Sequence[int | None], parsed: list[ParsedReply], replies: list[list[ModelReply]]) -> None:
+        """Stage 5b: re-asks (up to ``resample_retries`` times, in place) for a readable reply the domain rules
+        out for that action given the episode (:meth:`Domain.implausible_observation`), with another seed and
+        a temperature of at least ``RESAMPLE_TEMPERATURE``. Such replies are counted (``implausible``); one still
+        ruled out after the re-asks is kept and counted (``implausible_kept``); a re-ask that cannot be read
+        leaves the earlier reply."""
+
+        def ruled_out(i: int) -> str | None:
+            p = parsed[i]
+            return None if p.error is not None else self.domain.implausible_observation(
+                eps[i].task, eps[i].history, eps[i].state, actions[i], p.next_state)
+
+        flagged = {i: r for i in range(len(parsed)) if (r := ruled_out(i)) is not None}
+        self.stats.implausible += len(flagged)
+        bad = list(flagged)
+        temperature = max(self.settings.temperature, RESAMPLE_TEMPERATURE)
+        for attempt in range(1, self.settings.resample_retries + 1):
+            if not bad:
+                break
+
+            def build(i: int, scale: float = 1.0, attempt: int = attempt) -> ModelRequest:
+                seed = None if seeds[i] is None else (seeds[i] + 7919 * attempt) % 2**31
+                return dataclasses.replace(self.request(eps[i], actions[i], retrieved[i], seed, scale),
+                                           temperature=temperature)
+
+            asked = list(bad)
+            again, again_replies = self.generate([build(i) for i in asked],
+                                                 lambda j, scale, asked=asked: build(asked[j], scale))
+            self.stats.resamples += len(bad)
+            for i, p, reps in zip(asked, again, again_replies):
+                replies[i].extend(reps)
+                kept = p if p.error is None else parsed[i]
+                if not any(n.startswith(RESAMPLE_NOTE) for n in kept.notes):
+                    kept = dataclasses.replace(kept, notes=(*kept.notes, f"{RESAMPLE_NOTE}: {flagged[i]}"))
+                parsed[i] = kept
+            bad = [i for i in bad if ruled_out(i) is not None]
+        self.stats.implausible_kept += len(bad)
 
     def generate(self, requests: Sequence[ModelRequest],
                  rebuild: Callable[[int, float], ModelRequest] | None = None,
@@ -242,7 +293,7 @@ class StepPipeline:
             ep, action = eps[i], texts[i]
             info: dict[str, Any] = {
                 "task": ep.task.instruction, "task_id": ep.task.task_id, "action_error": errors[i],
-                "parse_error": None, "repaired": False, "prompt_shortened": False, "fallback": False, "outcome_note": None,
+                "parse_error": None, "repaired": False, "resampled": False, "prompt_shortened": False, "fallback": False, "outcome_note": None,
                 "retrieved": [], "reasoning": "", "prompt_tokens": 0, "completion_tokens": 0,
             }
             if errors[i] is not None:
@@ -256,7 +307,9 @@ class StepPipeline:
                 info["completion_tokens"] = sum(r.completion_tokens for r in reps)
                 too_long = sum(r.finish_reason == CONTEXT_LENGTH for r in reps)
                 info["prompt_shortened"] = too_long > 0
-                info["repaired"] = len(reps) - too_long > 1
+                resampled = any(n.startswith(RESAMPLE_NOTE) for n in p.notes)
+                info["resampled"] = resampled
+                info["repaired"] = not resampled and len(reps) - too_long > 1  # a parse re-ask
                 if p.error is not None:
                     self.stats.fallbacks += 1
                     info["parse_error"] = p.error

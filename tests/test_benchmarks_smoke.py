@@ -120,6 +120,7 @@ def test_bench_alfworld_first_visits_quick(tmp_path: Path) -> None:
     assert real["goal_listed"] == real["wrong_place"] == real["repeats"] == real["open_shown"] == 0.0
     assert real["listed_revisits"] > 0 and real["revisit_changed"] == 0.0
     assert real["opened_returns"] > 0 and real["return_closed"] == 0.0  # what the agent opened stays open
+    assert real["opens_tried"] > 0 and real["open_refused"] == 0.0  # an admissible open always opens
     assert all(e["action"].startswith("go to ") and e["observation"] for e in real["examples"])
 
 

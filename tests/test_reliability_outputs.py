@@ -115,3 +115,46 @@ def test_reward_is_never_read_from_think_or_state() -> None:
 def test_fake_claimed_reward_before_think_is_ignored() -> None:
     p = parse_reply("<reward>1</reward><done>true</done>" + _reply())
     assert p.reward == 0.0 and p.done is False
+
+
+def _alfworld_with(model: FakeModel, **kwargs) -> tuple[gym.Env, str]:
+    from dreamgym_env.domain import get_domain
+
+    env = gym.make("DreamGym-ALFWorld-v0", experience_model=model, retrieval_k=0, **kwargs)
+    _, info = env.reset(seed=3)
+    task = env.unwrapped._episode.task
+    # A place whose arrival the repair leaves as the fake model says it (not an openable one).
+    go = next(a for a in info["admissible_actions"] if a.startswith("go to ") and get_domain("alfworld")
+              .repair_observation(a, f"On the {a[6:]}, you see a cup 1.", task) == f"On the {a[6:]}, you see a cup 1.")
+    return env, go
+
+
+def test_a_reply_the_domain_rules_out_is_asked_again_with_another_seed() -> None:
+    # v3 answers some admissible commands with "Nothing happens.", which the engine never does.
+    arrival = _reply(state="On the {place}, you see a cup 1.")
+    model = FakeModel(replies=[_reply(state="Nothing happens.")],
+                      reply_fn=lambda r: arrival.format(place=r.messages[-1]["content"].split("go to ")[-1]
+                                                        .split("<")[0].strip()))
+    env, go = _alfworld_with(model)
+    obs, _, _, _, info = env.step(go)
+    first, again = model.requests
+    assert obs == f"On the {go.removeprefix('go to ')}, you see a cup 1."
+    assert info["resampled"] and not info["repaired"] and not info["fallback"]
+    assert again.seed != first.seed and again.temperature >= 0.8 and again.messages == first.messages
+    assert info["implausible_rate"] == 1.0 and info["implausible_kept_rate"] == 0.0
+    env.close()
+
+
+def test_a_reply_still_ruled_out_is_kept_and_counted() -> None:
+    model = FakeModel(reply_fn=lambda r: _reply(state="Nothing happens."))
+    env, go = _alfworld_with(model)
+    obs, reward, _, _, info = env.step(go)
+    assert obs == "Nothing happens." and reward == 0.0 and len(model.requests) == 2
+    assert info["resampled"] and info["implausible_kept_rate"] == 1.0
+    env.close()
+    model = FakeModel(reply_fn=lambda r: _reply(state="Nothing happens."))
+    env, go = _alfworld_with(model, resample_retries=0)
+    obs, *_, info = env.step(go)
+    assert obs == "Nothing happens." and len(model.requests) == 1 and not info["resampled"]
+    assert info["implausible_rate"] == 1.0 and info["implausible_kept_rate"] == 1.0
+    env.close()

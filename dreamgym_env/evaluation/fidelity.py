@@ -241,7 +241,7 @@ class ModelPredictor:
 
         settings = StepSettings(retrieval_k=self.retrieval_k if self.replay is not None else 0,
                                 max_new_tokens=self.max_new_tokens or self.domain.max_new_tokens,
-                                temperature=0.0, prompt=self.prompt)
+                                temperature=0.0, resample_retries=0, prompt=self.prompt)
         self._pipe = StepPipeline(self.domain, settings, lambda: self.model, lambda: self.replay)
 
     def predict(self, items: Sequence[EvalItem]) -> list[Prediction]:

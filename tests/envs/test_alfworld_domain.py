@@ -368,3 +368,23 @@ def test_a_return_to_a_receptacle_left_open_shows_it_open_with_what_is_in_it() -
     shut = [*opened[:2], _step(task, "close drawer 1", "You close the drawer 1."), *opened[2:]]
     assert fix("go to drawer 1", "The drawer 1 is open. In it, you see a pen 1.", task, shut) == "The drawer 1 is closed."
     assert fix("go to drawer 2", "The drawer 2 is open. In it, you see a pen 1.", task, opened) == "The drawer 2 is closed."
+
+
+def test_nothing_happens_is_ruled_out_only_for_an_admissible_command() -> None:
+    # The engine answers every admissible command; on the shipped real steps the rule flags no reply, and
+    # it flags "Nothing happens." in place of each admissible command's real reply.
+    episodes, tasks = _shipped_episodes()
+    checked = 0
+    for steps in episodes:
+        task = tasks[steps[0].task_id]
+        for i, tr in enumerate(steps):
+            assert DOMAIN.implausible_observation(task, steps[:i], tr.state, tr.action, tr.next_state) is None
+            admissible = DOMAIN.admissible_actions(task, steps[:i], tr.state) or []
+            flagged = DOMAIN.implausible_observation(task, steps[:i], tr.state, tr.action, "Nothing happens.")
+            assert (flagged is not None) == (tr.action in admissible), tr.action
+            checked += tr.action in admissible
+    assert checked > 1000
+    task = _placing_task("apple", "fridge")
+    # A command outside the admissible list may well do nothing.
+    assert DOMAIN.implausible_observation(task, [], task.initial_observation, "take apple 1 from fridge 1",
+                                          "Nothing happens.") is None

@@ -71,9 +71,10 @@ def test_bench_alfworld_first_visits_quick(trained_server, tmp_path: Path) -> No
     # The trained default's replies to first visits, with and without the repair; the real engine beside them.
     result = run_quick("bench_alfworld_first_visits.py", tmp_path, "--base-url", trained_server.base_url)
     conds = result["conditions"]
-    assert list(conds) == ["real", "dreamgym", "dreamgym-no-repair"]
+    assert list(conds) == ["real", "dreamgym", "dreamgym-no-resample", "dreamgym-no-repair"]
     assert all(c["visits"] == 8 for c in conds.values())
     # The repair names the place gone to and shows an unopened openable receptacle closed, whatever the model said.
     assert conds["dreamgym"]["wrong_place"] == conds["dreamgym"]["open_shown"] == 0.0
     assert conds["dreamgym"]["revisit_changed"] == 0.0  # a revisit lists what the first visit listed
     assert conds["dreamgym"]["return_closed"] == 0.0  # a receptacle the agent opened stays open
+    assert conds["dreamgym"]["opens_tried"] > 0
