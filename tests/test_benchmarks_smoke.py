@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -83,13 +84,14 @@ def test_sim_to_real_seeds_every_reset_from_the_run_seed(script: str, monkeypatc
     import random
 
     import gymnasium as gym
+
     from dreamgym_env.domain import get_domain
 
     monkeypatch.syspath_prepend(str(BENCH))
     bench = importlib.import_module(script)
 
     class Recorder(gym.Env):
-        seeds: list[int | None] = []
+        seeds: ClassVar[list[int | None]] = []
 
         def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[str, dict]:
             Recorder.seeds.append(seed)
