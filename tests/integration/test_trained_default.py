@@ -83,3 +83,28 @@ def test_seeded_sampling_under_load_keeps_the_cpu_server_alive(trained_server):
         obs, _, _, _, _ = env.step(action)
         assert isinstance(obs, str) and obs
     env.close()
+
+
+@needs_model
+def test_a_seeded_episode_replays_while_other_requests_share_the_batch(trained_server):
+    # reset(seed=...) fixes every per-request sampling seed, so the same actions get the same sampled replies
+    # even when other episodes' requests are batched with them (the sim-to-real runs rely on it to replay).
+    import concurrent.futures as cf
+
+    def play(seed: int) -> list[str]:
+        env = gym.make("DreamGym-ALFWorld-v0", base_url=trained_server.base_url, model="default-alfworld",
+                       temperature=0.8)
+        obs, info = env.reset(seed=seed)
+        seen = [obs]
+        for t in range(6):
+            actions = sorted(info["admissible_actions"])
+            obs, _, terminated, truncated, info = env.step(actions[(5 * t + 1) % len(actions)])
+            seen.append(obs)
+            if terminated or truncated:
+                break
+        env.close()
+        return seen
+
+    with cf.ThreadPoolExecutor(4) as ex:
+        first, second, *_ = ex.map(play, [7, 7, 8, 9])
+    assert len(first) > 1 and first == second
