@@ -441,7 +441,7 @@ class ALFWorldDomain(Domain):
 
     def implausible_observation(self, task: Task, history: Sequence[Transition], state: str, action: str,
                                 observation: str) -> str | None:
-        """The engine never answers an admissible command with "Nothing happens." (none of the 10,949
+        """The engine never answers an admissible command with "Nothing happens." (none of the 10,149
         admissible commands of the collected real steps); the model does, e.g. to 13% of admissible opens
         (v3, T=0.8), which a dream-trained policy then learns to repeat."""
         if observation.strip() != NOTHING_HAPPENS:
