@@ -442,8 +442,9 @@ class ALFWorldDomain(Domain):
     def implausible_observation(self, task: Task, history: Sequence[Transition], state: str, action: str,
                                 observation: str) -> str | None:
         """The engine never answers an admissible command with "Nothing happens." (none of the 10,149
-        admissible commands of the collected real steps); the model does, e.g. to 13% of admissible opens
-        (v3, T=0.8), which a dream-trained policy then learns to repeat."""
+        admissible commands of the collected real steps); the model does, e.g. to 2 of 39 admissible opens
+        (v3, T=0.8, ``benchmarks/bench_alfworld_first_visits.py``), which a dream-trained policy then learns
+        to repeat."""
         if observation.strip() != NOTHING_HAPPENS:
             return None
         admissible = self.admissible_actions(task, history, state)
