@@ -268,3 +268,17 @@ def finish(result: dict[str, Any], table_md: str, json_path: str | None, plot: A
         matplotlib.use("Agg")
         plot(out.with_suffix(".png"))
     print(f"\nwrote {out} (+ .md" + (", .png)" if plot is not None else ")"))
+
+
+def pipeline_stats(envs: Sequence[Any]) -> dict[str, Any] | None:
+    """The synthetic envs' model counts (``StepStats``: re-asks, repairs, fallbacks...) summed, with their
+    rates; ``None`` when no env has a DreamGym pipeline (the real engine)."""
+    stats = [s for e in envs if (s := getattr(getattr(e, "unwrapped", e), "pipeline", None)) is not None]
+    stats = [p.stats for p in stats]
+    if not stats:
+        return None
+    total = type(stats[0])()
+    for s in stats:
+        for k, v in asdict(s).items():
+            setattr(total, k, getattr(total, k) + v)
+    return {**asdict(total), **total.rates()}

@@ -49,6 +49,7 @@ from _common import (
     add_server_args,
     finish,
     markdown_table,
+    pipeline_stats,
     provenance,
     server_options,
     vllm_server,
@@ -65,6 +66,9 @@ from dreamgym_env.types import Task
 
 #: Bonus the learner gives itself the first time it holds the goal object (a subgoal), both envs alike.
 SHAPING = 0.3
+
+#: Default bonus for the first time an episode shows the goal object (``--sight-shaping``): off.
+SIGHT_SHAPING = 0.0
 
 #: Index of the "put the goal object in the goal receptacle" feature.
 PUT_GOAL = FEATURES.index("put_goal_in_goal_recep")
@@ -103,16 +107,20 @@ def _start(slot: Slot, task: Task, seed: int) -> None:
 
 def run_episodes(env_fn: Callable[[], gym.Env], tasks: Sequence[Task], policy: LinearPolicy, *, steps: int | None,
                  episodes: int | None, parallel: int, rng: random.Random, learn: bool, desc: str,
-                 concurrent: bool = False, curriculum: CurriculumRun | None = None) -> dict[str, Any]:
+                 concurrent: bool = False, curriculum: CurriculumRun | None = None, shaping: float = SHAPING,
+                 sight_shaping: float = SIGHT_SHAPING) -> dict[str, Any]:
     """Plays episodes ``parallel`` at a time until ``steps`` env steps (or ``episodes`` episodes) are done.
 
     ``concurrent`` steps the envs from threads (DreamGym: concurrent model requests). The real
     engine is stepped in turn: textworld's parser is not thread-safe (and the GIL leaves nothing to gain).
     ``curriculum`` draws the training tasks instead of ``tasks`` and is told each episode's return.
+    The learner's own reward is success, plus ``shaping`` the first time the episode holds the goal object,
+    plus ``sight_shaping`` the first time an observation shows it (read from the env's text, both envs alike).
 
     Returns counts: steps, episodes, successes, the per-episode success curve, and how often an
     episode ever showed the goal object (``saw_goal_rate``) and had the agent hold it
     (``held_goal_rate``): in the synthetic env these say whether exploration can find the goal at all.
+    A synthetic env's model counts (re-asks, repairs, fallbacks; ``model_stats``) are summed over the envs.
     The last step is followed too: how often the agent stood at a goal receptacle holding the goal
     object (``at_goal_holding_rate``, per episode), whether a goal put was then admissible
     (``goal_put_offered``, per such step), and how many goal puts the agent made (``goal_puts``) and the
@@ -169,6 +177,7 @@ def run_episodes(env_fn: Callable[[], gym.Env], tasks: Sequence[Task], policy: L
                                                                                            results):
                 assert slot.memory is not None
                 had_goal_obj = slot.memory.got_goal_object
+                had_seen_goal = bool(slot.memory.goal_object_seen_at)
                 slot.memory.update(action, obs)
                 slot.actions = list(info.get("admissible_actions") or ["look"])
                 success = int(bool(terminated) and float(reward) > 0)
@@ -177,7 +186,8 @@ def run_episodes(env_fn: Callable[[], gym.Env], tasks: Sequence[Task], policy: L
                 last["goal_puts"] += goal_put
                 last["goal_puts_paid"] += goal_put and bool(success)
                 # Agent-side shaping, read from the observations the env returned (same rule in both envs).
-                slot.rewards.append(float(success) + SHAPING * (slot.memory.got_goal_object and not had_goal_obj))
+                slot.rewards.append(float(success) + shaping * (slot.memory.got_goal_object and not had_goal_obj)
+                                    + sight_shaping * (bool(slot.memory.goal_object_seen_at) and not had_seen_goal))
                 if terminated or truncated:
                     done_eps.append(success)
                     saw_goal.append(bool(slot.memory.goal_object_seen_at))
@@ -203,6 +213,7 @@ def run_episodes(env_fn: Callable[[], gym.Env], tasks: Sequence[Task], policy: L
     bar.close()
     if learn:
         policy.flush()
+    model_stats = pipeline_stats([slot.env for slot in slots])
     for slot in slots:
         slot.env.close()
     return {"steps": n_steps, "episodes": len(done_eps), "successes": int(sum(done_eps)),
@@ -213,6 +224,7 @@ def run_episodes(env_fn: Callable[[], gym.Env], tasks: Sequence[Task], policy: L
             "goal_put_offered": last["offered"] / last["at_goal_steps"] if last["at_goal_steps"] else None,
             "goal_puts": last["goal_puts"], "goal_puts_paid": last["goal_puts_paid"],
             "seconds": round(time.perf_counter() - t0, 1),
+            **({"model_stats": model_stats} if model_stats is not None else {}),
             **({"curriculum": curriculum.stats()} if curriculum is not None else {})}
 
 
@@ -289,6 +301,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     p.add_argument("--max-steps", type=int, default=30, help="episode step limit")
     p.add_argument("--task-type", default="pick_and_place_simple")
     p.add_argument("--lr", type=float, default=1.0)
+    p.add_argument("--shaping", type=float, default=SHAPING,
+                   help="learner's bonus the first time an episode holds the goal object")
+    p.add_argument("--sight-shaping", type=float, default=SIGHT_SHAPING,
+                   help="learner's bonus the first time an episode's observations show the goal object")
     p.add_argument("--batch", type=int, default=8, help="episodes per policy update (> 1: normalised advantages "
                    "over the batch; 1: after every episode against a running baseline)")
     p.add_argument("--conditions", default="real,dreamgym,dreamgym-no-retrieval,s2r,untrained",
@@ -334,6 +350,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         return run_episodes(real, eval_tasks, policy, steps=None, episodes=len(eval_tasks), parallel=args.parallel,
                             rng=rng, learn=False, desc="eval (real)")
 
+    shaping = {"shaping": args.shaping, "sight_shaping": args.sight_shaping}
+
     def experiment(base_url: str | None, served: str | None) -> None:
         def dream(retrieval_k: int) -> Callable[[], gym.Env]:
             return lambda: gym.make("DreamGym-ALFWorld-v0", base_url=base_url, model=served,
@@ -348,12 +366,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 train_info: dict[str, Any] = {}
                 if cond == "real":
                     train_info = run_episodes(real, train_tasks, pol, steps=args.steps, episodes=None,
-                                              parallel=args.parallel, rng=rng, learn=True, desc=f"(a) real s{seed}")
+                                              parallel=args.parallel, rng=rng, learn=True, **shaping,
+                                              desc=f"(a) real s{seed}")
                 elif cond in ("dreamgym", "dreamgym-no-retrieval"):
                     k = 0 if cond.endswith("no-retrieval") else 3
                     train_info = run_episodes(dream(k), train_tasks, pol, steps=args.steps, episodes=None,
-                                              parallel=args.parallel, rng=rng, learn=True, desc=f"({cond}) s{seed}",
-                                              concurrent=True)
+                                              parallel=args.parallel, rng=rng, learn=True, **shaping,
+                                              desc=f"({cond}) s{seed}", concurrent=True)
                 elif cond == "dreamgym-curriculum":
                     model = make_experience_model(EnvConfig.from_kwargs({"base_url": base_url, "model": served})
                                                   .model_spec())
@@ -361,7 +380,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                         cur = CurriculumRun.start(train_tasks, model, seed, args.task_type,
                                                   tasks_per_round=args.cur_tasks, group_size=args.cur_group)
                         train_info = run_episodes(dream(3), train_tasks, pol, steps=args.steps, episodes=None,
-                                                  parallel=args.parallel, rng=rng, learn=True,
+                                                  parallel=args.parallel, rng=rng, learn=True, **shaping,
                                                   desc=f"({cond}) s{seed}", concurrent=True, curriculum=cur)
                     finally:
                         model.close()
@@ -376,7 +395,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                         raise SystemExit(f"s2r needs the dreamgym condition before it in --conditions, or seed {seed} "
                                          "in --s2r-from")
                     train_info = run_episodes(real, train_tasks, pol, steps=s2r_steps, episodes=None,
-                                              parallel=s2r_parallel, rng=rng, learn=True, desc=f"(c) s2r s{seed}")
+                                              parallel=s2r_parallel, rng=rng, learn=True, **shaping,
+                                              desc=f"(c) s2r s{seed}")
                     train_info["parallel"] = s2r_parallel
                     if "dreamgym" not in trained:
                         train_info["started_from"] = saved[seed]["file"]
@@ -401,6 +421,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                       f"{train_info.get('at_goal_holding_rate', float('nan')):.2f}, put offered "
                       f"{train_info.get('goal_put_offered')}, goal puts paid {train_info.get('goal_puts_paid')}/"
                       f"{train_info.get('goal_puts')}", flush=True)
+                if ms := train_info.get("model_stats"):
+                    print(f"    model: {ms['steps']} steps ({ms['guarded']} answered by the guard), "
+                          f"{ms['implausible']} replies ruled out, {ms['resamples']} re-asks, "
+                          f"{ms['implausible_kept']} kept; {ms['repairs']} parse re-asks, {ms['fallbacks']} fallbacks, "
+                          f"{ms['observation_repairs']} observations repaired", flush=True)
 
     if needs_server:
         with vllm_server(server_options(args)) as info:

@@ -114,6 +114,63 @@ def test_sim_to_real_seeds_every_reset_from_the_run_seed(script: str, monkeypatc
     assert seeds_of(0) == first and seeds_of(1) != first
 
 
+def test_sim_to_real_sight_shaping_pays_the_first_sight_of_the_goal_object(monkeypatch: pytest.MonkeyPatch) -> None:
+    # --sight-shaping: the learner's own bonus the first time an observation shows the goal object (once per
+    # episode, read from the env's text); 0 (the default) leaves the rewards as before.
+    import importlib
+    import random
+
+    import gymnasium as gym
+
+    from dreamgym_env.domain import get_domain
+
+    monkeypatch.syspath_prepend(str(BENCH))
+    bench = importlib.import_module("bench_sim_to_real")
+    task = next(t for t in get_domain("alfworld").tasks("train") if t.meta.get("task_type") == "pick_and_place_simple")
+    obj = bench.parse_goal(task.instruction)[1]
+
+    class Shows(gym.Env):
+        def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[str, dict]:
+            self.t = 0
+            return "You are in the middle of a room.", {"admissible_actions": ["go to drawer 1", "go to desk 1"]}
+
+        def step(self, action: str) -> tuple[str, float, bool, bool, dict]:
+            self.t += 1
+            obs = f"You arrive at {action[6:]}. On the {action[6:]}, you see a {obj} 1."
+            return obs, 0.0, self.t == 3, False, {"admissible_actions": ["go to drawer 1", "go to desk 1"]}
+
+    class Recording(bench.LinearPolicy):
+        def update(self, grads: list, rewards: list) -> None:
+            seen.append(list(rewards))
+
+    for bonus, first in ((0.0, 0.0), (0.2, 0.2)):
+        seen: list[list[float]] = []
+        bench.run_episodes(Shows, [task], Recording.zeros(len(bench.FEATURES)), steps=None, episodes=1, parallel=1,
+                           rng=random.Random(0), learn=True, desc="t", sight_shaping=bonus)
+        assert seen == [[first, 0.0, 0.0]]
+
+
+def test_pipeline_stats_sums_the_synthetic_envs_and_skips_the_real_engine() -> None:
+    # The sim-to-real JSON records how often the model's replies were ruled out and re-asked (model_stats).
+    import gymnasium as gym
+
+    sys.path.insert(0, str(BENCH))
+    from _common import pipeline_stats
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from fakes import FakeModel
+
+    envs = [gym.make("DreamGym-ALFWorld-v0", experience_model=FakeModel()) for _ in range(2)]
+    for i, env in enumerate(envs):
+        _, info = env.reset(seed=i)
+        for _ in range(i + 1):
+            env.step(info["admissible_actions"][0])
+    stats = pipeline_stats(envs)
+    assert stats is not None and stats["steps"] == 3 and "implausible_rate" in stats and "resamples" in stats
+    assert stats["steps"] == sum(e.unwrapped.pipeline.stats.steps for e in envs)
+    assert pipeline_stats([gym.make("ALFWorld-Real-v0")]) is None
+
+
 def test_bench_alfworld_first_visits_quick(tmp_path: Path) -> None:
     # The real engine never starts with a goal object in a goal receptacle, and names the place gone to.
     result = run_quick("bench_alfworld_first_visits.py", tmp_path)
