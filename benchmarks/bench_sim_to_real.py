@@ -70,6 +70,9 @@ SHAPING = 0.3
 #: Default bonus for the first time an episode shows the goal object (``--sight-shaping``): off.
 SIGHT_SHAPING = 0.0
 
+#: Default bonus for the first arrival at a goal receptacle holding the goal object (``--arrive-shaping``): off.
+ARRIVE_SHAPING = 0.0
+
 #: Index of the "put the goal object in the goal receptacle" feature.
 PUT_GOAL = FEATURES.index("put_goal_in_goal_recep")
 
@@ -90,6 +93,7 @@ class Slot:
     rewards: list[float] = field(default_factory=list)
     at_goal_recep: bool = False
     was_at_goal_holding: bool = False
+    arrived_holding: bool = False
 
 
 def _start(slot: Slot, task: Task, seed: int) -> None:
@@ -103,19 +107,22 @@ def _start(slot: Slot, task: Task, seed: int) -> None:
     slot.rewards = []
     slot.at_goal_recep = False
     slot.was_at_goal_holding = False
+    slot.arrived_holding = False
 
 
 def run_episodes(env_fn: Callable[[], gym.Env], tasks: Sequence[Task], policy: LinearPolicy, *, steps: int | None,
                  episodes: int | None, parallel: int, rng: random.Random, learn: bool, desc: str,
                  concurrent: bool = False, curriculum: CurriculumRun | None = None, shaping: float = SHAPING,
-                 sight_shaping: float = SIGHT_SHAPING) -> dict[str, Any]:
+                 sight_shaping: float = SIGHT_SHAPING, arrive_shaping: float = ARRIVE_SHAPING) -> dict[str, Any]:
     """Plays episodes ``parallel`` at a time until ``steps`` env steps (or ``episodes`` episodes) are done.
 
     ``concurrent`` steps the envs from threads (DreamGym: concurrent model requests). The real
     engine is stepped in turn: textworld's parser is not thread-safe (and the GIL leaves nothing to gain).
     ``curriculum`` draws the training tasks instead of ``tasks`` and is told each episode's return.
     The learner's own reward is success, plus ``shaping`` the first time the episode holds the goal object,
-    plus ``sight_shaping`` the first time an observation shows it (read from the env's text, both envs alike).
+    plus ``sight_shaping`` the first time an observation shows it, plus ``arrive_shaping`` the first time the
+    agent goes to a goal receptacle holding it (all read from the agent's actions and the env's text, both
+    envs alike).
 
     Returns counts: steps, episodes, successes, the per-episode success curve, and how often an
     episode ever showed the goal object (``saw_goal_rate``) and had the agent hold it
@@ -183,11 +190,15 @@ def run_episodes(env_fn: Callable[[], gym.Env], tasks: Sequence[Task], policy: L
                 success = int(bool(terminated) and float(reward) > 0)
                 if action.startswith("go to ") and slot.memory.goal:
                     slot.at_goal_recep = action.split(" ")[2] == slot.memory.goal[2]
+                arrived = (action.startswith("go to ") and slot.at_goal_recep and not slot.arrived_holding
+                           and slot.memory.goal is not None and slot.memory.holding == slot.memory.goal[1])
+                slot.arrived_holding = slot.arrived_holding or arrived
                 last["goal_puts"] += goal_put
                 last["goal_puts_paid"] += goal_put and bool(success)
                 # Agent-side shaping, read from the observations the env returned (same rule in both envs).
                 slot.rewards.append(float(success) + shaping * (slot.memory.got_goal_object and not had_goal_obj)
-                                    + sight_shaping * (bool(slot.memory.goal_object_seen_at) and not had_seen_goal))
+                                    + sight_shaping * (bool(slot.memory.goal_object_seen_at) and not had_seen_goal)
+                                    + arrive_shaping * arrived)
                 if terminated or truncated:
                     done_eps.append(success)
                     saw_goal.append(bool(slot.memory.goal_object_seen_at))
@@ -305,6 +316,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                    help="learner's bonus the first time an episode holds the goal object")
     p.add_argument("--sight-shaping", type=float, default=SIGHT_SHAPING,
                    help="learner's bonus the first time an episode's observations show the goal object")
+    p.add_argument("--arrive-shaping", type=float, default=ARRIVE_SHAPING,
+                   help="learner's bonus the first time the agent goes to a goal receptacle holding the goal object")
     p.add_argument("--batch", type=int, default=8, help="episodes per policy update (> 1: normalised advantages "
                    "over the batch; 1: after every episode against a running baseline)")
     p.add_argument("--conditions", default="real,dreamgym,dreamgym-no-retrieval,s2r,untrained",
@@ -350,7 +363,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         return run_episodes(real, eval_tasks, policy, steps=None, episodes=len(eval_tasks), parallel=args.parallel,
                             rng=rng, learn=False, desc="eval (real)")
 
-    shaping = {"shaping": args.shaping, "sight_shaping": args.sight_shaping}
+    shaping = {"shaping": args.shaping, "sight_shaping": args.sight_shaping, "arrive_shaping": args.arrive_shaping}
 
     def experiment(base_url: str | None, served: str | None) -> None:
         def dream(retrieval_k: int) -> Callable[[], gym.Env]:

@@ -150,6 +150,51 @@ def test_sim_to_real_sight_shaping_pays_the_first_sight_of_the_goal_object(monke
         assert seen == [[first, 0.0, 0.0]]
 
 
+def test_sim_to_real_arrive_shaping_pays_the_first_arrival_holding_the_goal_object(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # --arrive-shaping: the learner's bonus the first time it goes to a goal receptacle holding the goal object
+    # (not again on a later arrival, nor for an arrival empty-handed); the hold bonus stays as it was.
+    import importlib
+    import random
+
+    import gymnasium as gym
+
+    from dreamgym_env.domain import get_domain
+
+    monkeypatch.syspath_prepend(str(BENCH))
+    bench = importlib.import_module("bench_sim_to_real")
+    task = next(t for t in get_domain("alfworld").tasks("train") if t.meta.get("task_type") == "pick_and_place_simple")
+    _, obj, recep = bench.parse_goal(task.instruction)
+    script = [f"go to {recep} 1", f"take {obj} 1 from desk 1", f"go to {recep} 1", "go to desk 1", f"go to {recep} 1"]
+
+    class Replies(gym.Env):
+        def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[str, dict]:
+            self.t = 0
+            return "You are in the middle of a room.", {"admissible_actions": script}
+
+        def step(self, action: str) -> tuple[str, float, bool, bool, dict]:
+            self.t += 1
+            obs = (f"You pick up the {obj} 1 from the desk 1." if action.startswith("take")
+                   else f"You arrive at {action[6:]}. On the {action[6:]}, you see nothing.")
+            return obs, 0.0, self.t == len(script), False, {"admissible_actions": script}
+
+    class Scripted(bench.LinearPolicy):
+        def act(self, memory: object, actions: list, rng: random.Random) -> tuple:
+            played.append(script[len(played)])
+            zero = np.zeros(len(bench.FEATURES))
+            return played[-1], zero, zero
+
+        def update(self, grads: list, rewards: list) -> None:
+            seen.append(list(rewards))
+
+    for bonus in (0.0, 0.5):
+        seen: list[list[float]] = []
+        played: list[str] = []
+        bench.run_episodes(Replies, [task], Scripted.zeros(len(bench.FEATURES)), steps=None, episodes=1, parallel=1,
+                           rng=random.Random(0), learn=True, desc="t", arrive_shaping=bonus)
+        assert seen == [[0.0, bench.SHAPING, bonus, 0.0, 0.0]]
+
+
 def test_pipeline_stats_sums_the_synthetic_envs_and_skips_the_real_engine() -> None:
     # The sim-to-real JSON records how often the model's replies were ruled out and re-asked (model_stats).
     import gymnasium as gym
