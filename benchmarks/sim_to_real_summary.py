@@ -25,9 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import markdown_table
 
 #: Settings that must agree between merged files.
-SHARED = ("steps", "max_steps", "lr", "batch", "task_type", "eval_episodes", "s2r_frac")
+SHARED = ("steps", "max_steps", "lr", "batch", "task_type", "eval_episodes", "s2r_frac", "shaping", "sight_shaping",
+          "arrive_shaping")
 #: What a file written before a setting existed ran with.
-DEFAULTS = {"batch": 1}
+DEFAULTS = {"batch": 1, "shaping": 0.3, "sight_shaping": 0.0, "arrive_shaping": 0.0}
 #: Conditions whose runs sample the experience model (their temperature is reported).
 SYNTHETIC = ("dreamgym", "dreamgym-no-retrieval", "dreamgym-curriculum", "s2r")
 
@@ -75,10 +76,21 @@ def summarise(merged: dict[str, Any]) -> list[dict[str, Any]]:
         train = [r["train"].get("success_rate") for r in rs if r.get("train")]
         out.append({"condition": cond, "seeds": [int(r["seed"]) for r in rs], "per_seed": xs,
                     "mean": float(np.mean(xs)), "sd": float(np.std(xs)), "n": len(xs),
+                    "se": float(np.std(xs, ddof=1) / np.sqrt(len(xs))) if len(xs) > 1 else None,
                     "real_steps": rs[0]["real_steps"], "synthetic_steps": rs[0]["synthetic_steps"],
                     "train_success": float(np.mean(train)) if train else None,
                     "seeds_with_any_success": sum(x > 0 for x in xs)})
     return out
+
+
+def paired_ratio(merged: dict[str, Any]) -> dict[str, Any] | None:
+    """(a) and (b) on the seeds both ran (the benches seed every reset, so a seed is a paired draw)."""
+    seeds = sorted({s for c, s in merged["runs"] if c == "real"} & {s for c, s in merged["runs"] if c == "dreamgym"})
+    if not seeds:
+        return None
+    a = float(np.mean([merged["runs"][("real", s)]["eval_success"] for s in seeds]))
+    b = float(np.mean([merged["runs"][("dreamgym", s)]["eval_success"] for s in seeds]))
+    return {"seeds": seeds, "real_mean": a, "dreamgym_mean": b, "ratio": b / a if a else None}
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
@@ -97,10 +109,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     by = {s["condition"]: s for s in summary}
     ratio = by["dreamgym"]["mean"] / by["real"]["mean"] if "real" in by and "dreamgym" in by and by["real"]["mean"] else None
     rows = [[s["condition"], s["real_steps"], s["synthetic_steps"], ", ".join(f"{x:.3f}" for x in s["per_seed"]),
-             f"{s['mean']:.3f} ± {s['sd']:.3f}", f"{s['seeds_with_any_success']}/{s['n']}",
+             f"{s['mean']:.3f} ± {s['sd']:.3f}", "–" if s["se"] is None else f"{s['se']:.3f}",
+             f"{s['seeds_with_any_success']}/{s['n']}",
              "–" if s["train_success"] is None else f"{s['train_success']:.3f}"] for s in summary]
     table = markdown_table(["condition", "real steps", "synthetic steps", "held-out real success per seed",
-                            "mean ± sd", "seeds > 0", "training success (own env)"], rows)
+                            "mean ± sd", "± se", "seeds > 0", "training success (own env)"], rows)
     cfg = merged["config"]
     text = (f"Merged from: {', '.join(f'`{f}`' for f in args.files)}"
             + "".join(f"; {c} only from {', '.join(f'`{f}`' for f in sorted(fs))}" for c, fs in picks.items())
@@ -108,9 +121,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             f"Settings: {cfg}; experience-model temperature by condition: {merged['temperatures']}\n\n{table}\n")
     if ratio is not None:
         text += f"\n(b) / (a) held-out real success: {ratio:.2f}\n"
+    paired = paired_ratio(merged)
+    if paired is not None:
+        text += (f"\nOn the {len(paired['seeds'])} seeds run in both (a) and (b) ({paired['seeds']}): (a) "
+                 f"{paired['real_mean']:.3f}, (b) {paired['dreamgym_mean']:.3f}, (b) / (a) {paired['ratio']:.2f}\n")
     print(text)
     result = {"files": list(args.files), "condition_from": {c: sorted(fs) for c, fs in picks.items()}, "config": cfg, "temperatures": merged["temperatures"], "summary": summary,
-              "dreamgym_over_real": ratio}
+              "dreamgym_over_real": ratio, "paired": paired}
     if args.out:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)

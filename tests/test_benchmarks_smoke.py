@@ -284,9 +284,14 @@ def test_sim_to_real_summary_merges_seeds_and_refuses_mismatches(tmp_path: Path)
     assert abs(by["dreamgym"]["mean"] - 0.2) < 1e-9 and by["dreamgym"]["seeds_with_any_success"] == 2
     assert abs(result["dreamgym_over_real"] - 0.8) < 1e-9
     assert (tmp_path / "sum.png").stat().st_size > 1000 and "0.200 ± 0.100" in (tmp_path / "sum.md").read_text()
+    assert result["paired"] == {"seeds": [0, 1], "real_mean": 0.25, "dreamgym_mean": 0.2, "ratio": 0.8}
+    assert abs(by["real"]["se"] - 0.25) < 1e-9 and "On the 2 seeds run in both" in (tmp_path / "sum.md").read_text()
     other_lr = _s2r_file(tmp_path / "c.json", [("real", 2, 0.1)], lr=0.3)
     with pytest.raises(SystemExit, match="lr"):
         summary_main([a, other_lr])
+    other_shaping = _s2r_file(tmp_path / "e.json", [("real", 2, 0.1)], sight_shaping=0.1)
+    with pytest.raises(SystemExit, match="sight_shaping"):
+        summary_main([a, other_shaping])  # a learner variant is not merged with the default learner's runs
     conflict = _s2r_file(tmp_path / "d.json", [("dreamgym", 0, 0.9)])
     with pytest.raises(SystemExit, match="seed 0 is already"):
         summary_main([a, conflict])
