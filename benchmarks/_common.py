@@ -273,8 +273,7 @@ def finish(result: dict[str, Any], table_md: str, json_path: str | None, plot: A
 def pipeline_stats(envs: Sequence[Any]) -> dict[str, Any] | None:
     """The synthetic envs' model counts (``StepStats``: re-asks, repairs, fallbacks...) summed, with their
     rates; ``None`` when no env has a DreamGym pipeline (the real engine)."""
-    stats = [s for e in envs if (s := getattr(getattr(e, "unwrapped", e), "pipeline", None)) is not None]
-    stats = [p.stats for p in stats]
+    stats = [p.stats for e in envs if (p := getattr(getattr(e, "unwrapped", e), "pipeline", None)) is not None]
     if not stats:
         return None
     total = type(stats[0])()
