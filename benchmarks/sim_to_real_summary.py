@@ -124,7 +124,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     paired = paired_ratio(merged)
     if paired is not None:
         text += (f"\nOn the {len(paired['seeds'])} seeds run in both (a) and (b) ({paired['seeds']}): (a) "
-                 f"{paired['real_mean']:.3f}, (b) {paired['dreamgym_mean']:.3f}, (b) / (a) {paired['ratio']:.2f}\n")
+                 f"{paired['real_mean']:.3f}, (b) {paired['dreamgym_mean']:.3f}, (b) / (a) "
+                 + ("– ((a) never succeeded)" if paired["ratio"] is None else f"{paired['ratio']:.2f}") + "\n")
     print(text)
     result = {"files": list(args.files), "condition_from": {c: sorted(fs) for c, fs in picks.items()}, "config": cfg, "temperatures": merged["temperatures"], "summary": summary,
               "dreamgym_over_real": ratio, "paired": paired}

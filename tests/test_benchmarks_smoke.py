@@ -289,6 +289,8 @@ def test_sim_to_real_summary_merges_seeds_and_refuses_mismatches(tmp_path: Path)
     other_lr = _s2r_file(tmp_path / "c.json", [("real", 2, 0.1)], lr=0.3)
     with pytest.raises(SystemExit, match="lr"):
         summary_main([a, other_lr])
+    zero_a = summary_main([_s2r_file(tmp_path / "z.json", [("real", 0, 0.0), ("dreamgym", 0, 0.2)])])
+    assert zero_a["paired"]["ratio"] is None  # no ratio to an (a) that never succeeded, and no crash
     other_shaping = _s2r_file(tmp_path / "e.json", [("real", 2, 0.1)], sight_shaping=0.1)
     with pytest.raises(SystemExit, match="sight_shaping"):
         summary_main([a, other_shaping])  # a learner variant is not merged with the default learner's runs
