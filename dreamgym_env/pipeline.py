@@ -31,6 +31,8 @@ CONTEXT_ERROR = "prompt does not fit the model's context, even shortened"
 #: The least temperature a resample uses: a greedy model (temperature 0) would repeat the reply it re-asks for.
 RESAMPLE_TEMPERATURE = 0.8
 RESAMPLE_NOTE = "resampled"
+#: The note a parsed reply carries once any reply of its step was re-asked for being unreadable.
+REPAIR_NOTE = "re-asked: unreadable reply"
 
 REPAIR_MESSAGE = ("Your reply could not be read ({error}). Reply again with exactly the four tags "
                   "<think>, <state>, <reward>, <done> and nothing else.")
@@ -206,8 +208,10 @@ class StepPipeline:
             for i, p, reps in zip(asked, again, again_replies):
                 replies[i].extend(reps)
                 kept = p if p.error is None else parsed[i]
+                if REPAIR_NOTE in (*p.notes, *parsed[i].notes):  # a parse re-ask on either path stays known
+                    kept = _noted(kept, REPAIR_NOTE)
                 if not any(n.startswith(RESAMPLE_NOTE) for n in kept.notes):
-                    kept = dataclasses.replace(kept, notes=(*kept.notes, f"{RESAMPLE_NOTE}: {flagged[i]}"))
+                    kept = _noted(kept, f"{RESAMPLE_NOTE}: {flagged[i]}")
                 parsed[i] = kept
             bad = [i for i in bad if ruled_out(i) is not None]
         self.stats.implausible_kept += len(bad)
@@ -265,7 +269,7 @@ class StepPipeline:
                 current[i] = req
                 replies[i] = rep
                 all_replies[i].append(rep)
-                parsed[i] = self.parse(rep)
+                parsed[i] = _noted(self.parse(rep), REPAIR_NOTE)
         return parsed, all_replies
 
     # ----- the whole step -----------------------------------------------------------------------
@@ -307,9 +311,8 @@ class StepPipeline:
                 info["completion_tokens"] = sum(r.completion_tokens for r in reps)
                 too_long = sum(r.finish_reason == CONTEXT_LENGTH for r in reps)
                 info["prompt_shortened"] = too_long > 0
-                resampled = any(n.startswith(RESAMPLE_NOTE) for n in p.notes)
-                info["resampled"] = resampled
-                info["repaired"] = not resampled and len(reps) - too_long > 1  # a parse re-ask
+                info["resampled"] = any(n.startswith(RESAMPLE_NOTE) for n in p.notes)
+                info["repaired"] = REPAIR_NOTE in p.notes  # a parse re-ask, before or after any resample
                 if p.error is not None:
                     self.stats.fallbacks += 1
                     info["parse_error"] = p.error
@@ -361,6 +364,11 @@ class StepPipeline:
             r.info["timings"] = {"retrieve_s": t_ret if simulated else 0.0, "model_s": t_model if simulated else 0.0}
             r.info.update(rates)
         return results  # type: ignore[return-value]
+
+
+def _noted(parsed: ParsedReply, note: str) -> ParsedReply:
+    """Returns ``parsed`` with ``note`` added to its notes (once)."""
+    return parsed if note in parsed.notes else dataclasses.replace(parsed, notes=(*parsed.notes, note))
 
 
 def _bounded(outcome: Outcome, reward_range: tuple[float, float]) -> Outcome:

@@ -69,7 +69,7 @@ def test_model_output_corpus(env_id: str) -> None:
                 lo, hi = domain.reward_range
                 obs, _ = env.reset(seed=0)
                 t0 = time.perf_counter()
-                obs2, r, term, trunc, info = env.step(VALID[env_id])
+                obs2, r, term, _trunc, info = env.step(VALID[env_id])
                 assert time.perf_counter() - t0 < 2.0, f"slow on {category} reply {bad[:40]!r}"
                 counts[(category, "tried")] += 1
                 assert lo <= r <= hi and isinstance(obs2, str) and env.observation_space.contains(obs2)
@@ -142,6 +142,21 @@ def test_a_reply_the_domain_rules_out_is_asked_again_with_another_seed() -> None
     assert info["resampled"] and not info["repaired"] and not info["fallback"]
     assert again.seed != first.seed and again.temperature >= 0.8 and again.messages == first.messages
     assert info["implausible_rate"] == 1.0 and info["implausible_kept_rate"] == 0.0
+    env.close()
+
+
+@pytest.mark.parametrize("queue", [["not a reply", "NOTHING"], ["NOTHING", "not a reply"]],
+                         ids=["unreadable-then-ruled-out", "ruled-out-then-unreadable"])
+def test_a_step_both_repaired_and_resampled_says_both(queue: list[str]) -> None:
+    # One parse re-ask and one resample in the same step, in either order: info reports both.
+    arrival = _reply(state="On the {place}, you see a cup 1.")
+    model = FakeModel(replies=[_reply(state="Nothing happens.") if q == "NOTHING" else q for q in queue],
+                      reply_fn=lambda r: arrival.format(place=r.messages[1]["content"].split("go to ")[-1]
+                                                        .split("<")[0].strip()))  # the step's own message
+    env, go = _alfworld_with(model)
+    obs, _, _, _, info = env.step(go)
+    assert len(model.requests) == 3 and obs == f"On the {go.removeprefix('go to ')}, you see a cup 1."
+    assert info["repaired"] and info["resampled"] and not info["fallback"]
     env.close()
 
 
