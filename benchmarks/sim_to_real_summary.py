@@ -29,6 +29,10 @@ SHARED = ("steps", "max_steps", "lr", "batch", "task_type", "eval_episodes", "s2
           "arrive_shaping")
 #: What a file written before a setting existed ran with.
 DEFAULTS = {"batch": 1, "shaping": 0.3, "sight_shaping": 0.0, "arrive_shaping": 0.0}
+#: Bootstrap resamples for the ratio intervals.
+BOOTSTRAP = 10_000
+#: The issue's targets, as (name, numerator, denominator, least ratio).
+TARGETS = (("(b) >= 95% of (a)", "dreamgym", "real", 0.95), ("(c) beats (a)", "s2r", "real", 1.0))
 #: Conditions whose runs sample the experience model (their temperature is reported).
 SYNTHETIC = ("dreamgym", "dreamgym-no-retrieval", "dreamgym-curriculum", "s2r")
 
@@ -83,14 +87,79 @@ def summarise(merged: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def paired_ratio(merged: dict[str, Any]) -> dict[str, Any] | None:
-    """(a) and (b) on the seeds both ran (the benches seed every reset, so a seed is a paired draw)."""
-    seeds = sorted({s for c, s in merged["runs"] if c == "real"} & {s for c, s in merged["runs"] if c == "dreamgym"})
+def paired_ratio(merged: dict[str, Any], num: str = "dreamgym", den: str = "real") -> dict[str, Any] | None:
+    """``num`` and ``den`` on the seeds both ran (the benches seed every reset, so a seed is a paired draw)."""
+    seeds = _shared_seeds(merged, num, den)
     if not seeds:
         return None
-    a = float(np.mean([merged["runs"][("real", s)]["eval_success"] for s in seeds]))
-    b = float(np.mean([merged["runs"][("dreamgym", s)]["eval_success"] for s in seeds]))
-    return {"seeds": seeds, "real_mean": a, "dreamgym_mean": b, "ratio": b / a if a else None}
+    a = float(np.mean([merged["runs"][(den, s)]["eval_success"] for s in seeds]))
+    b = float(np.mean([merged["runs"][(num, s)]["eval_success"] for s in seeds]))
+    return {"seeds": seeds, f"{den}_mean": a, f"{num}_mean": b, "ratio": b / a if a else None}
+
+
+def _shared_seeds(merged: dict[str, Any], *conditions: str) -> list[int]:
+    sets = [{s for c, s in merged["runs"] if c == cond} for cond in conditions]
+    return sorted(set.intersection(*sets)) if sets else []
+
+
+def bootstrap_ratio(num: Sequence[float], den: Sequence[float], *, paired: bool, target: float,
+                    n_boot: int = BOOTSTRAP, seed: int = 0) -> dict[str, Any] | None:
+    """Percentile bootstrap of mean(num) / mean(den) over seeds: the 95% interval and P(ratio >= target).
+
+    ``paired`` resamples seeds jointly (``num[i]`` and ``den[i]`` ran the same seed); otherwise each side
+    is resampled on its own. Resamples whose ``den`` mean is 0 have no ratio and are left out (counted).
+    Returns ``None`` with fewer than two seeds on a side (no spread to resample).
+    """
+    x, y = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
+    if len(x) < 2 or len(y) < 2 or (paired and len(x) != len(y)):
+        return None
+    rng = np.random.default_rng(seed)
+    if paired:
+        idx = rng.integers(0, len(x), size=(n_boot, len(x)))
+        nm, dm = x[idx].mean(axis=1), y[idx].mean(axis=1)
+    else:
+        nm = x[rng.integers(0, len(x), size=(n_boot, len(x)))].mean(axis=1)
+        dm = y[rng.integers(0, len(y), size=(n_boot, len(y)))].mean(axis=1)
+    ok = dm > 0
+    if not ok.any():
+        return None
+    r = nm[ok] / dm[ok]
+    lo, hi = (float(v) for v in np.percentile(r, [2.5, 97.5]))
+    verdict = "met" if lo >= target else "missed" if hi < target else "not settled"
+    return {"ci95": [lo, hi], "p_at_least_target": float(np.mean(r >= target)), "verdict": verdict,
+            "resamples": int(ok.sum()), "dropped_zero_den": int((~ok).sum())}
+
+
+def compare(merged: dict[str, Any], num: str, den: str, target: float) -> dict[str, Any] | None:
+    """mean(num) / mean(den) against ``target``: over all seeds of each, and paired on the seeds both ran."""
+    xs = {c: [float(merged["runs"][(c, s)]["eval_success"]) for s in _shared_seeds(merged, c)] for c in (num, den)}
+    if not xs[num] or not xs[den]:
+        return None
+    dm = float(np.mean(xs[den]))
+    out: dict[str, Any] = {"num": num, "den": den, "target": target, "ratio": float(np.mean(xs[num])) / dm if dm else None,
+                           "n": [len(xs[num]), len(xs[den])],
+                           "bootstrap": bootstrap_ratio(xs[num], xs[den], paired=False, target=target)}
+    seeds = _shared_seeds(merged, num, den)
+    pn = [float(merged["runs"][(num, s)]["eval_success"]) for s in seeds]
+    pd = [float(merged["runs"][(den, s)]["eval_success"]) for s in seeds]
+    out["paired"] = {"seeds": seeds, "ratio": float(np.mean(pn)) / float(np.mean(pd)) if seeds and np.mean(pd) else None,
+                     "bootstrap": bootstrap_ratio(pn, pd, paired=True, target=target)}
+    return out
+
+
+def _describe(name: str, c: dict[str, Any]) -> str:
+    def one(ratio: float | None, boot: dict[str, Any] | None) -> str:
+        if ratio is None:
+            return "no ratio (the baseline never succeeded)"
+        if boot is None:
+            return f"{ratio:.2f} (too few seeds for an interval)"
+        lo, hi = boot["ci95"]
+        return f"{ratio:.2f} [95% CI {lo:.2f}, {hi:.2f}], {boot['p_at_least_target']:.0%} of resamples >= {c['target']:.2f}: {boot['verdict']}"
+
+    p = c["paired"]
+    paired = (f"paired on the {len(p['seeds'])} shared seeds {one(p['ratio'], p['bootstrap'])}" if p["seeds"]
+              else "no seeds in common to pair")
+    return f"- {name}: over all seeds ({c['n'][0]} and {c['n'][1]}) {one(c['ratio'], c['bootstrap'])}; {paired}\n"
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
@@ -126,8 +195,16 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         text += (f"\nOn the {len(paired['seeds'])} seeds run in both (a) and (b) ({paired['seeds']}): (a) "
                  f"{paired['real_mean']:.3f}, (b) {paired['dreamgym_mean']:.3f}, (b) / (a) "
                  + ("– ((a) never succeeded)" if paired["ratio"] is None else f"{paired['ratio']:.2f}") + "\n")
+    targets = {}
+    for name, num, den, target in TARGETS:
+        c = compare(merged, num, den, target)
+        if c is not None:
+            targets[name] = c
+    if targets:
+        text += "\nTargets (percentile bootstrap over seeds, 10,000 resamples):\n\n" + "".join(
+            _describe(n, c) for n, c in targets.items())
     print(text)
-    result = {"files": list(args.files), "condition_from": {c: sorted(fs) for c, fs in picks.items()}, "config": cfg, "temperatures": merged["temperatures"], "summary": summary,
+    result = {"targets": targets, "files": list(args.files), "condition_from": {c: sorted(fs) for c, fs in picks.items()}, "config": cfg, "temperatures": merged["temperatures"], "summary": summary,
               "dreamgym_over_real": ratio, "paired": paired}
     if args.out:
         out = Path(args.out)

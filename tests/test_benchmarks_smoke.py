@@ -301,6 +301,32 @@ def test_sim_to_real_summary_merges_seeds_and_refuses_mismatches(tmp_path: Path)
     assert [s["per_seed"] for s in rerun["summary"] if s["condition"] == "dreamgym"] == [[0.9]]
 
 
+def test_sim_to_real_summary_bootstraps_the_targets(tmp_path: Path) -> None:
+    sys.path.insert(0, str(BENCH))
+    from sim_to_real_summary import bootstrap_ratio
+    from sim_to_real_summary import main as summary_main
+
+    met = bootstrap_ratio([0.9, 1.0, 0.95], [0.4, 0.5, 0.6], paired=True, target=0.95)
+    assert met["verdict"] == "met" and met["ci95"][0] > 1.5 and met["p_at_least_target"] == 1.0
+    missed = bootstrap_ratio([0.1, 0.0, 0.05], [0.4, 0.5, 0.6, 0.5], paired=False, target=0.95)
+    assert missed["verdict"] == "missed" and missed["ci95"][1] < 0.5
+    wide = bootstrap_ratio([0.0, 1.0], [0.5, 0.5], paired=False, target=0.95)
+    assert wide["verdict"] == "not settled" and wide["ci95"] == [0.0, 2.0] and 0.0 < wide["p_at_least_target"] < 1.0
+    zeros = bootstrap_ratio([0.1, 0.2], [0.0, 0.4], paired=True, target=0.95)
+    assert zeros["dropped_zero_den"] > 0 and zeros["resamples"] + zeros["dropped_zero_den"] == 10_000
+    assert bootstrap_ratio([0.5], [0.5, 0.4], paired=False, target=0.95) is None  # one seed: no spread
+    f = _s2r_file(tmp_path / "t.json", [("real", 0, 0.4), ("real", 1, 0.6), ("real", 2, 0.5), ("dreamgym", 0, 0.5),
+                                        ("dreamgym", 1, 0.7), ("s2r", 5, 0.9)])
+    result = summary_main([f, "--out", str(tmp_path / "t")])
+    b = result["targets"]["(b) >= 95% of (a)"]
+    assert b["n"] == [2, 3] and abs(b["ratio"] - 1.2) < 1e-9 and b["paired"]["seeds"] == [0, 1]
+    assert abs(b["paired"]["ratio"] - 1.2) < 1e-9 and b["paired"]["bootstrap"]["verdict"] == "met"
+    c = result["targets"]["(c) beats (a)"]
+    assert c["bootstrap"] is None and c["paired"]["seeds"] == []  # one (c) seed, none shared with (a)
+    md = (tmp_path / "t.md").read_text()
+    assert "(c) beats (a): over all seeds (1 and 3) 1.80 (too few seeds" in md and "no seeds in common" in md
+
+
 def test_sim_to_real_no_revisit_switches_off_only_the_revisit_rules(monkeypatch: pytest.MonkeyPatch) -> None:
     from dreamgym_env.envs.alfworld import domain
 
