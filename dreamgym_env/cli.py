@@ -238,6 +238,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
+    import json
     import os
     import platform
 
@@ -254,6 +255,7 @@ def _eval(args: argparse.Namespace) -> int:
     items = fid.load_items(domain, load_transitions(args.data), cfg)
     replay = seeded_replay(domain.name, domain.seed_transitions(), domain.seed_data_files())
     results = []
+    errors: list[dict] = []
     for entry in args.model or ["nn=nn"]:
         label, _, spec = entry.partition("=")
         spec = spec or label
@@ -272,6 +274,7 @@ def _eval(args: argparse.Namespace) -> int:
             results.append(fid.evaluate(domain, items, pred, cfg, predictions=preds))
             results[-1]["served_by"] = "vllm" if server is not None or spec.startswith("http") else (
                 "none" if spec == "nn" else "transformers")
+            errors.extend(fid.mismatches(domain, items, preds, label))
         finally:
             if server is not None:
                 server.stop()
@@ -291,6 +294,10 @@ def _eval(args: argparse.Namespace) -> int:
             or platform.machine(), "cpus": os.cpu_count(), "command": " ".join(sys.argv)}
     if args.json:
         fid.write_results(results, args.json, meta)
+    if args.errors:
+        Path(args.errors).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.errors).write_text("".join(json.dumps(e) + "\n" for e in errors))
+        print(f"{len(errors)} steps whose next state was not matched exactly: {args.errors}")
     if args.markdown:
         Path(args.markdown).write_text(fid.markdown_table(results) + "\n")
     if args.plot:
@@ -419,6 +426,8 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--json", default=None)
     f.add_argument("--markdown", default=None)
     f.add_argument("--plot", default=None, help="PNG")
+    f.add_argument("--errors", default=None, metavar="JSONL",
+                   help="write every step whose next state (env view) is not the real engine's, one JSON per line")
     f.set_defaults(fn=_eval)
     return p
 

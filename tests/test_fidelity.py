@@ -52,6 +52,23 @@ def test_perfect_and_wrong_predictions_score_as_expected():
     assert m["invalid_recall"] in (None, 1.0)
 
 
+def test_mismatches_lists_each_inexact_step_once_with_what_was_said():
+    items = _items(20)
+    preds = [fid.Prediction(Outcome(i.truth.next_state, i.truth.reward, i.truth.done),
+                            Outcome(i.truth.next_state, i.truth.reward, i.truth.done)) for i in items]
+    wrong = {1, 4}
+    for k in wrong:  # 1: the model wrong and kept; 4: the model right, the env's rules changed it
+        bad = Outcome("Nothing happens.  ", 0.0, False)
+        preds[k] = fid.Prediction(bad if k == 1 else preds[k].model, bad, reasoning="r" * 900)
+    preds[7] = fid.Prediction(preds[7].model, Outcome(items[7].truth.next_state + "\n ", 0.0, False))  # whitespace only
+    rows = fid.mismatches(ALF, items, preds, "m")
+    assert [(r["task_id"], r["step"]) for r in rows] == [(items[k].truth.task_id, items[k].truth.step) for k in sorted(wrong)]
+    assert [r["model_changed_by_env"] for r in rows] == [False, True]
+    assert all(r["truth"] == items[k].truth.next_state and r["env"] == "Nothing happens.  " and r["predictor"] == "m"
+               and len(r["reasoning"]) == 600 and r["hidden"] == ALF.reveals_hidden(items[k].truth, items[k].history)
+               for r, k in zip(rows, sorted(wrong)))
+
+
 def test_alfworld_hidden_facts():
     t = Transition(domain="alfworld", task_id="t", instruction="put a mug in cabinet.", state="You arrive at x.",
                    action="go to countertop 1", next_state="On the countertop 1, you see a mug 1.", reward=0.0,
@@ -130,10 +147,12 @@ def test_cli_eval_fidelity_writes_json_markdown_and_plot(tmp_path, monkeypatch):
     out = tmp_path / "fid.json"
     rc = cli.main(["eval", "fidelity", "--domain", "alfworld", "--data", str(data), "--model", "nn=nn",
                    "--limit", "10", "--json", str(out), "--markdown", str(tmp_path / "t.md"),
-                   "--plot", str(tmp_path / "p.png")])
+                   "--plot", str(tmp_path / "p.png"), "--errors", str(tmp_path / "err.jsonl")])
     assert rc == 0
     res = json.loads(out.read_text())
     assert res["results"][0]["predictor"] == "nn" and res["results"][0]["items"] == 10
+    errors = (tmp_path / "err.jsonl").read_text().splitlines()
+    assert len(errors) == round(10 * (1 - res["results"][0]["env"]["exact"]))  # one record per inexact step
     assert "| nn |" in (tmp_path / "t.md").read_text()
     assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
 
