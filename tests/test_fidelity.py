@@ -62,7 +62,8 @@ def test_mismatches_lists_each_inexact_step_once_with_what_was_said():
         preds[k] = fid.Prediction(bad if k == 1 else preds[k].model, bad, reasoning="r" * 900)
     preds[7] = fid.Prediction(preds[7].model, Outcome(items[7].truth.next_state + "\n ", 0.0, False))  # whitespace only
     rows = fid.mismatches(ALF, items, preds, "m")
-    assert [(r["task_id"], r["step"]) for r in rows] == [(items[k].truth.task_id, items[k].truth.step) for k in sorted(wrong)]
+    assert [(r["episode_id"], r["step"]) for r in rows] == [(items[k].truth.episode_id, items[k].truth.step)
+                                                             for k in sorted(wrong)]
     assert [r["model_changed_by_env"] for r in rows] == [False, True]
     assert all(r["truth"] == items[k].truth.next_state and r["env"] == "Nothing happens.  " and r["predictor"] == "m"
                and len(r["reasoning"]) == 600 and r["hidden"] == ALF.reveals_hidden(items[k].truth, items[k].history)

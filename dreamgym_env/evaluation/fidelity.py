@@ -217,7 +217,7 @@ def mismatches(domain: Domain, items: Sequence[EvalItem], preds: Sequence[Predic
                predictor: str) -> list[dict[str, Any]]:
     """The items whose env-view next state is not exactly the real engine's, one record each (for reading).
 
-    Each record has the predictor, the task and step, the action, the state, the real and the predicted
+    Each record has the predictor, the task, episode and step, the action, the state, the real and the predicted
     next state (env view and raw model), and ``hidden`` (the real next state shows what the context never
     did, so no predictor could be sure of it); the state and reasoning are cut to 600 characters.
     """
@@ -226,7 +226,8 @@ def mismatches(domain: Domain, items: Sequence[EvalItem], preds: Sequence[Predic
         t = it.truth
         if normalize(p.env.next_state) == normalize(t.next_state):
             continue
-        out.append({"predictor": predictor, "task_id": t.task_id, "step": len(it.history), "action": t.action,
+        out.append({"predictor": predictor, "task_id": t.task_id, "episode_id": t.episode_id, "step": len(it.history),
+                    "action": t.action,
                     "hidden": domain.reveals_hidden(t, it.history), "truth": t.next_state,
                     "env": p.env.next_state, "model": p.model.next_state,
                     "model_changed_by_env": normalize(p.env.next_state) != normalize(p.model.next_state),
