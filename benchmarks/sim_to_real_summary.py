@@ -154,7 +154,7 @@ def _describe(name: str, c: dict[str, Any]) -> str:
         if boot is None:
             return f"{ratio:.2f} (too few seeds for an interval)"
         lo, hi = boot["ci95"]
-        return f"{ratio:.2f} [95% CI {lo:.2f}, {hi:.2f}], {boot['p_at_least_target']:.0%} of resamples >= {c['target']:.2f}: {boot['verdict']}"
+        return f"{ratio:.2f} [95% CI {lo:.3f}, {hi:.3f}], {boot['p_at_least_target']:.0%} of resamples >= {c['target']:.2f}: {boot['verdict']}"
 
     p = c["paired"]
     paired = (f"paired on the {len(p['seeds'])} shared seeds {one(p['ratio'], p['bootstrap'])}" if p["seeds"]
