@@ -100,7 +100,7 @@ def test_unparseable_reply_is_repaired_once_then_falls_back(env_id: str) -> None
 
 def test_repair_succeeds(env_id: str) -> None:
     model = FakeModel(replies=["<think>x</think><state>cut"])
-    env = make(env_id, model)
+    env = make(env_id, model, repair_observation=False)  # the fake's replies stand: the repair would tell look/inventory from the episode
     env.reset(seed=0)
     obs2, r, term, trunc, info = env.step(valid_action(env_id))
     assert info["repaired"] and not info["fallback"] and info["parse_error"] is None

@@ -40,7 +40,7 @@ def _uids(path) -> list[str]:
 def test_server_down_then_back(stub: StubServer, tmp_path) -> None:
     path = tmp_path / "replay.sqlite"
     env = gym.make("DreamGym-ALFWorld-v0", base_url=stub.url, max_retries=1, retrieval_k=0,
-                   replay_path=str(path), record_transitions=True)
+                   replay_path=str(path), record_transitions=True, repair_observation=False)  # the fake's replies stand: the repair would tell look/inventory from the episode
     env.reset(seed=0)
     assert env.step("look")[4]["parse_error"] is None
     before = env.unwrapped._episode.t
@@ -68,7 +68,7 @@ def test_server_down_then_back(stub: StubServer, tmp_path) -> None:
 def test_step_resumes_when_server_returns_within_retries(stub: StubServer, tmp_path) -> None:
     path = tmp_path / "replay.sqlite"
     env = gym.make("DreamGym-ALFWorld-v0", base_url=stub.url, max_retries=6, retrieval_k=0,
-                   replay_path=str(path), record_transitions=True)
+                   replay_path=str(path), record_transitions=True, repair_observation=False)  # the fake's replies stand: the repair would tell look/inventory from the episode
     env.reset(seed=0)
     env.step("look")
     stub.stop()

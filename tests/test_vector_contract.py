@@ -90,7 +90,8 @@ def test_per_env_seeds_match_single_envs() -> None:
 
 
 def test_reset_mask_resets_only_those_envs() -> None:
-    envs = gym.make_vec(ALF, num_envs=3, experience_model=FakeModel(), retrieval_k=0)
+    envs = gym.make_vec(ALF, num_envs=3, experience_model=FakeModel(), retrieval_k=0,
+                        repair_observation=False)  # the fake's replies stand: the repair would tell look/inventory from the episode
     envs.reset(seed=0)
     envs.step(["look", "look", "look"])
     obs, infos = envs.reset(options={"reset_mask": np.array([False, True, False])})
@@ -137,7 +138,8 @@ def test_early_finisher_is_reset_while_the_others_go_on() -> None:
     """NextStep autoreset: a finished sub-env is reset on the next step (no model call), the rest step on."""
     model = FakeModel()
     envs = gym.make_vec(ALF, num_envs=3, experience_model=model, retrieval_k=0, check_outcome=False,
-                        check_in_episode=False)  # the fake finishes on "finish", which no room admits
+                        check_in_episode=False,  # the fake finishes on "finish", which no room admits
+                        repair_observation=False)  # the fake's replies stand: the repair would tell look/inventory from the episode
     envs.reset(seed=0)
     _, _, term, _, _ = envs.step(["put mug 1 in/on finish 1", "look", "look"])  # the fake model ends sub-env 0
     assert list(term) == [True, False, False]
@@ -154,7 +156,8 @@ def test_unreadable_reply_affects_only_its_slot() -> None:
     def reply(req):
         return "garbage" if "<action>inventory</action>" in req.messages[1]["content"] else well_formed(req)
 
-    envs = gym.make_vec(ALF, num_envs=3, experience_model=FakeModel(reply), retrieval_k=0)
+    envs = gym.make_vec(ALF, num_envs=3, experience_model=FakeModel(reply), retrieval_k=0,
+                        repair_observation=False)  # the fake's replies stand: the repair would tell look/inventory from the episode
     envs.reset(seed=0)
     obs, *_, infos = envs.step(["look", "inventory", "look"])
     assert list(infos["fallback"]) == [False, True, False]
@@ -228,7 +231,8 @@ def test_timeout_is_retried_for_that_slot_only() -> None:
     stub = _KeepAliveStub(slow=("inventory",), delay_s=1.5)
     try:
         envs = gym.make_vec(ALF, num_envs=3, base_url=stub.url, retrieval_k=0, timeout_s=0.5, max_retries=2,
-                            structured_outputs=True, check_in_episode=False)  # every action reaches the stub
+                            structured_outputs=True, check_in_episode=False,  # every action reaches the stub
+                            repair_observation=False)  # the fake's replies stand: the repair would tell look/inventory from the episode
         envs.reset(seed=0)
         obs, *_, infos = envs.step(["look", "inventory", "go to countertop 1"])
         envs.close()
