@@ -142,7 +142,8 @@ def compare(merged: dict[str, Any], num: str, den: str, target: float) -> dict[s
     seeds = _shared_seeds(merged, num, den)
     pn = [float(merged["runs"][(num, s)]["eval_success"]) for s in seeds]
     pd = [float(merged["runs"][(den, s)]["eval_success"]) for s in seeds]
-    out["paired"] = {"seeds": seeds, "ratio": float(np.mean(pn)) / float(np.mean(pd)) if seeds and np.mean(pd) else None,
+    pr = paired_ratio(merged, num, den)
+    out["paired"] = {"seeds": seeds, "ratio": pr["ratio"] if pr else None,
                      "bootstrap": bootstrap_ratio(pn, pd, paired=True, target=target)}
     return out
 

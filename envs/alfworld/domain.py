@@ -371,7 +371,6 @@ def _told_by_episode(act: str, obs: str, task: Task, history: Sequence[Transitio
     The engine answers ``look`` and ``inventory`` whatever the state; for ``examine`` a "Nothing happens." stays
     the model's call, as for other commands.
     """
-    seen = None
     if act in ("look", "inventory"):
         seen = _track(task, history)
         if act == "inventory":
@@ -384,12 +383,11 @@ def _told_by_episode(act: str, obs: str, task: Task, history: Sequence[Transitio
         return None
     x, seen = m.group(1), _track(task, history)
     if x in seen.receptacles:
-        if _cls(x) in _OPENABLE and not _is_open(x, history):
-            return f"The {x} is closed."
-        if x not in seen.listed:
+        shut = _cls(x) in _OPENABLE and not _is_open(x, history)
+        if not shut and x not in seen.listed:
             return None
-        listing = _listing(sorted(seen.contents.get(x, []), key=_cls))
-        return f"The {x} is open. In it, you see {listing}." if _cls(x) in _OPENABLE else f"On the {x}, you see {listing}."
+        # The arrival's form at x (closed, open with a list, or on it), with the list the episode knows.
+        return _arrival_form(x, f"On the {x}, you see {_listing(sorted(seen.contents.get(x, []), key=_cls))}.", history)
     if x != seen.held:
         return None
     states = seen.treated.get(x, set())
