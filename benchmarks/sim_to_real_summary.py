@@ -63,7 +63,7 @@ def merge(paths: Sequence[str], condition_from: dict[str, set[str]] | None = Non
                     continue  # the same deterministic run in two files (e.g. the real engine's, seed for seed)
                 raise SystemExit(f"{path}: condition {key[0]!r} seed {key[1]} is already in an earlier file "
                                  f"with another result ({runs[key]['eval_success']} against {r['eval_success']})")
-            runs[key] = {**r, "file": str(path)}
+            runs[key] = {**r, "file": str(path), "commit": data.get("provenance", {}).get("git_commit")}
             if r["condition"] in SYNTHETIC:
                 temps.setdefault(r["condition"], set()).add(float(data["config"].get("temperature", 0.0)))
     return {"config": config or {}, "runs": runs, "temperatures": {k: sorted(v) for k, v in temps.items()}}
@@ -83,7 +83,15 @@ def summarise(merged: dict[str, Any]) -> list[dict[str, Any]]:
                     "se": float(np.std(xs, ddof=1) / np.sqrt(len(xs))) if len(xs) > 1 else None,
                     "real_steps": rs[0]["real_steps"], "synthetic_steps": rs[0]["synthetic_steps"],
                     "train_success": float(np.mean(train)) if train else None,
-                    "seeds_with_any_success": sum(x > 0 for x in xs)})
+                    "seeds_with_any_success": sum(x > 0 for x in xs), "seeds_by_commit": _seeds_by_commit(rs)})
+    return out
+
+
+def _seeds_by_commit(runs: Sequence[dict[str, Any]]) -> dict[str, list[int]]:
+    """The seeds each code version (the git commit a file was written at; "unknown" if none) ran."""
+    out: dict[str, list[int]] = {}
+    for r in runs:
+        out.setdefault(r.get("commit") or "unknown", []).append(int(r["seed"]))
     return out
 
 
@@ -148,6 +156,17 @@ def compare(merged: dict[str, Any], num: str, den: str, target: float) -> dict[s
     return out
 
 
+def _span(seeds: Sequence[int]) -> str:
+    """``[0, 1, 2, 5]`` -> ``"0-2, 5"``."""
+    parts: list[str] = []
+    for s in sorted(seeds):
+        if parts and s == int(parts[-1].split("-")[-1]) + 1:
+            parts[-1] = f"{parts[-1].split('-')[0]}-{s}"
+        else:
+            parts.append(str(s))
+    return ", ".join(parts)
+
+
 def _describe(name: str, c: dict[str, Any]) -> str:
     def one(ratio: float | None, boot: dict[str, Any] | None) -> str:
         if ratio is None:
@@ -189,6 +208,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             + "".join(f"; {c} only from {', '.join(f'`{f}`' for f in sorted(fs))}" for c, fs in picks.items())
             + "\n\n"
             f"Settings: {cfg}; experience-model temperature by condition: {merged['temperatures']}\n\n{table}\n")
+    text += "\nCode version (git commit) by condition: " + "; ".join(
+        f"{s['condition']}: " + ", ".join(f"{c} seeds {_span(v)}" for c, v in s["seeds_by_commit"].items())
+        for s in summary) + "\n"
     if ratio is not None:
         text += f"\n(b) / (a) held-out real success: {ratio:.2f}\n"
     paired = paired_ratio(merged)

@@ -263,11 +263,13 @@ def test_batch_learner_normalises_advantages_and_flushes() -> None:
     np.testing.assert_allclose(big.theta, pol.theta)  # the reward's scale does not matter
 
 
-def _s2r_file(path: Path, runs: list[tuple[str, int, float]], **config) -> str:
+def _s2r_file(path: Path, runs: list[tuple[str, int, float]], commit: str | None = None, **config) -> str:
     cfg = {"steps": 3000, "max_steps": 30, "lr": 0.5, "task_type": "pick_and_place_simple", "eval_episodes": 40,
            "s2r_frac": 0.1, "temperature": 0.8, **config}
     data = {"config": cfg, "runs": [{"condition": c, "seed": s, "eval_success": x, "real_steps": 0,
                                      "synthetic_steps": 3000, "train": {"success_rate": 0.0}} for c, s, x in runs]}
+    if commit:
+        data["provenance"] = {"git_commit": commit}
     path.write_text(json.dumps(data))
     return str(path)
 
@@ -276,7 +278,7 @@ def test_sim_to_real_summary_merges_seeds_and_refuses_mismatches(tmp_path: Path)
     sys.path.insert(0, str(BENCH))
     from sim_to_real_summary import main as summary_main
 
-    a = _s2r_file(tmp_path / "a.json", [("real", 0, 0.5), ("dreamgym", 0, 0.1)])
+    a = _s2r_file(tmp_path / "a.json", [("real", 0, 0.5), ("dreamgym", 0, 0.1)], commit="aaa1111")
     b = _s2r_file(tmp_path / "b.json", [("real", 0, 0.5), ("real", 1, 0.0), ("dreamgym", 1, 0.3)])
     result = summary_main([a, b, "--out", str(tmp_path / "sum")])
     by = {s["condition"]: s for s in result["summary"]}
@@ -286,6 +288,8 @@ def test_sim_to_real_summary_merges_seeds_and_refuses_mismatches(tmp_path: Path)
     assert (tmp_path / "sum.png").stat().st_size > 1000 and "0.200 ± 0.100" in (tmp_path / "sum.md").read_text()
     assert result["paired"] == {"seeds": [0, 1], "real_mean": 0.25, "dreamgym_mean": 0.2, "ratio": 0.8}
     assert abs(by["real"]["se"] - 0.25) < 1e-9 and "On the 2 seeds run in both" in (tmp_path / "sum.md").read_text()
+    assert by["real"]["seeds_by_commit"] == {"aaa1111": [0], "unknown": [1]}  # each run keeps its code version
+    assert "dreamgym: aaa1111 seeds 0, unknown seeds 1" in (tmp_path / "sum.md").read_text()
     other_lr = _s2r_file(tmp_path / "c.json", [("real", 2, 0.1)], lr=0.3)
     with pytest.raises(SystemExit, match="lr"):
         summary_main([a, other_lr])
