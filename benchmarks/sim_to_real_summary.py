@@ -158,13 +158,13 @@ def compare(merged: dict[str, Any], num: str, den: str, target: float) -> dict[s
 
 def _span(seeds: Sequence[int]) -> str:
     """``[0, 1, 2, 5]`` -> ``"0-2, 5"``."""
-    parts: list[str] = []
+    spans: list[list[int]] = []
     for s in sorted(seeds):
-        if parts and s == int(parts[-1].split("-")[-1]) + 1:
-            parts[-1] = f"{parts[-1].split('-')[0]}-{s}"
+        if spans and s == spans[-1][1] + 1:
+            spans[-1][1] = s
         else:
-            parts.append(str(s))
-    return ", ".join(parts)
+            spans.append([s, s])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
 
 
 def _describe(name: str, c: dict[str, Any]) -> str:
