@@ -318,8 +318,8 @@ def _arrival_form(recep: str, obs: str, history: Sequence[Transition], known: Se
 def _repair_arrival(opened: bool, recep: str, observation: str, task: Task | None,
                     history: Sequence[Transition]) -> str:
     """``observation`` for ``go to recep`` / ``open recep`` in the engine's form, naming the receptacle, with a
-    list without repeats and no goal object in a goal receptacle the agent did not put it in (see
-    ``repair_observation``)."""
+    list without repeats, nothing after it, and no goal object in a goal receptacle the agent did not put it in
+    (see ``repair_observation``)."""
     obs = observation.strip()
     seen = _track(task, history) if task is not None else None
     if opened:
@@ -345,8 +345,8 @@ def _repair_arrival(opened: bool, recep: str, observation: str, task: Task | Non
             elif seen is not None and obj_type and _cls(recep) == str(goal.get("receptacle_type", "")).lower():
                 put = seen.contents.get(recep, [])
                 keep = [o for o in keep if _cls(o) != obj_type or o in put]
-            if _listing(keep) != listed.group(1):
-                fixed = fixed[:listed.start(1)] + _listing(keep) + fixed[listed.end(1):]
+            # The list ends the reply (all 4,269 real go to/open replies with one): text after it is dropped.
+            fixed = fixed[:listed.start(1)] + _listing(keep) + "."
     return observation if fixed == obs else fixed
 
 

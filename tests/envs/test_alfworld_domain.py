@@ -266,6 +266,11 @@ def test_arrivals_name_the_receptacle_and_list_each_object_once() -> None:
     assert fix("go to sofa 2", "On the sofa 2, you see a pillow 1 and pillow 1, a laptop 2 and box 1.") == \
         "On the sofa 2, you see a pillow 1, a laptop 2, and a box 1."
     assert fix("go to sofa 2", "On the sofa 2, you see some pillows.") == "On the sofa 2, you see some pillows."
+    # The list ends the reply: what the model wrote after it (here a sentence of its reasoning) is dropped.
+    assert fix("go to shelf 1", "On the shelf 1, you see a pen 1, and a box 2. The goal is not met yet, so the reward "
+               "is 0.") == "On the shelf 1, you see a pen 1, and a box 2."
+    assert fix("open drawer 1", "You open the drawer 1. The drawer 1 is open. In it, you see nothing. Then it closes.") == \
+        "You open the drawer 1. The drawer 1 is open. In it, you see nothing."
 
 
 def test_arrivals_take_the_form_the_engine_uses_there() -> None:
