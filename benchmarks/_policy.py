@@ -27,6 +27,12 @@ class LinearPolicy:
     ``batch`` = 1 updates after every episode against a running-mean baseline. ``batch`` > 1 waits for
     that many episodes and scales each step's return-to-go by the batch's mean and spread (normalised
     advantages), so one success in a batch of failures moves the policy as much as many do.
+
+    ``grouped`` splits each distinct feature row's weight ``exp(theta . phi)`` evenly among the actions that
+    share that row, so the policy chooses between kinds of action first: the one ``put`` that ends a task
+    weighs as much, untrained, as all twenty ``go to`` a place already visited together, where plain
+    (``grouped=False``) it weighs one twenty-first of them. The score-function form is unchanged
+    (``phi - E[phi]`` under the grouped probabilities).
     """
 
     lr: float = 0.3
@@ -35,6 +41,7 @@ class LinearPolicy:
     baseline: float = 0.0
     batch: int = 1
     pending: list[tuple[list[np.ndarray], list[float]]] = field(default_factory=list)
+    grouped: bool = False
 
     @classmethod
     def zeros(cls, n_features: int, **kwargs: Any) -> LinearPolicy:
@@ -43,14 +50,21 @@ class LinearPolicy:
 
     def copy(self) -> LinearPolicy:
         """An independent copy (without episodes waiting for a batch update)."""
-        return LinearPolicy(self.lr, self.gamma, self.theta.copy(), self.baseline, self.batch)
+        return LinearPolicy(self.lr, self.gamma, self.theta.copy(), self.baseline, self.batch, grouped=self.grouped)
+
+    def probabilities(self, phi: np.ndarray) -> np.ndarray:
+        """The probability of each candidate action (one feature row each)."""
+        logits = phi @ self.theta
+        if self.grouped:
+            _, inverse, counts = np.unique(phi, axis=0, return_inverse=True, return_counts=True)
+            logits = logits - np.log(counts[inverse.reshape(-1)])
+        p = np.exp(logits - logits.max())
+        return p / p.sum()
 
     def act(self, memory: Featurizer, actions: Sequence[str], rng: random.Random) -> tuple[str, np.ndarray, np.ndarray]:
         """Samples an action; returns it with its feature row and the expected feature row."""
         phi = np.stack([memory.features(a) for a in actions])
-        logits = phi @ self.theta
-        p = np.exp(logits - logits.max())
-        p /= p.sum()
+        p = self.probabilities(phi)
         k = rng.choices(range(len(actions)), weights=p.tolist())[0]
         return actions[k], phi[k], p @ phi
 

@@ -19,7 +19,7 @@ Each is evaluated on held-out real problems (test split: unseen layouts) in the 
 ``--seeds`` seeds (mean and spread).
 
 The policy is a linear softmax over goal-relative action features (``envs/alfworld/features.py``)
-trained with REINFORCE; episodes run ``--parallel`` at a time (concurrent model requests). Tasks
+(``--grouped``: over kinds of action, each kind's weight split among its actions) trained with REINFORCE; episodes run ``--parallel`` at a time (concurrent model requests). Tasks
 are one task type (``--task-type``, default pick-and-place) so that the CPU budget buys learning.
 
     python benchmarks/bench_sim_to_real.py --json benchmarks/results/sim_to_real.json
@@ -318,6 +318,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                    help="learner's bonus the first time an episode's observations show the goal object")
     p.add_argument("--arrive-shaping", type=float, default=ARRIVE_SHAPING,
                    help="learner's bonus the first time the agent goes to a goal receptacle holding the goal object")
+    p.add_argument("--grouped", action="store_true",
+                   help="the policy splits each kind of action's weight among the actions of that kind (same feature "
+                        "row), so it chooses between kinds first: a rare kind (the goal put) is tried as often as a "
+                        "common one (going somewhere) while untrained")
     p.add_argument("--batch", type=int, default=8, help="episodes per policy update (> 1: normalised advantages "
                    "over the batch; 1: after every episode against a running baseline)")
     p.add_argument("--conditions", default="real,dreamgym,dreamgym-no-retrieval,s2r,untrained",
@@ -375,7 +379,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             trained: dict[str, LinearPolicy] = {}
             for cond in conditions:
                 rng = random.Random(seed)
-                pol = LinearPolicy.zeros(len(FEATURES), lr=args.lr, batch=args.batch)
+                pol = LinearPolicy.zeros(len(FEATURES), lr=args.lr, batch=args.batch, grouped=args.grouped)
                 train_info: dict[str, Any] = {}
                 if cond == "real":
                     train_info = run_episodes(real, train_tasks, pol, steps=args.steps, episodes=None,
@@ -402,7 +406,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                         pol = trained["dreamgym"].copy()
                     elif seed in saved:
                         theta = np.array([saved[seed]["theta"][f] for f in FEATURES])
-                        pol = LinearPolicy(lr=args.lr, batch=args.batch, theta=theta,
+                        pol = LinearPolicy(lr=args.lr, batch=args.batch, theta=theta, grouped=args.grouped,
                                            baseline=float(saved[seed].get("baseline", 0.0)))
                     else:
                         raise SystemExit(f"s2r needs the dreamgym condition before it in --conditions, or seed {seed} "

@@ -26,9 +26,9 @@ from _common import markdown_table
 
 #: Settings that must agree between merged files.
 SHARED = ("steps", "max_steps", "lr", "batch", "task_type", "eval_episodes", "s2r_frac", "shaping", "sight_shaping",
-          "arrive_shaping")
+          "arrive_shaping", "grouped")
 #: What a file written before a setting existed ran with.
-DEFAULTS = {"batch": 1, "shaping": 0.3, "sight_shaping": 0.0, "arrive_shaping": 0.0}
+DEFAULTS = {"batch": 1, "shaping": 0.3, "sight_shaping": 0.0, "arrive_shaping": 0.0, "grouped": False}
 #: Bootstrap resamples for the ratio intervals.
 BOOTSTRAP = 10_000
 #: The issue's targets, as (name, numerator, denominator, least ratio).

@@ -6,6 +6,7 @@ The server-using ones run in tests/integration/test_benchmarks_smoke.py against 
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -261,6 +262,32 @@ def test_batch_learner_normalises_advantages_and_flushes() -> None:
     big.update(lose, [0.0, 0.0])
     big.update(win, [0.0, 100.0])
     np.testing.assert_allclose(big.theta, pol.theta)  # the reward's scale does not matter
+
+
+def test_grouped_policy_weighs_kinds_of_action_not_actions() -> None:
+    sys.path.insert(0, str(BENCH))
+    from _policy import LinearPolicy
+
+    # three actions of one kind (same feature row) and one of another, untrained
+    phi = np.array([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    plain = LinearPolicy.zeros(2).probabilities(phi)
+    np.testing.assert_allclose(plain, [0.25] * 4)
+    grouped = LinearPolicy.zeros(2, grouped=True)
+    np.testing.assert_allclose(grouped.probabilities(phi), [1 / 6] * 3 + [0.5])
+    grouped.theta = np.array([np.log(3.0), 0.0])  # the common kind now weighs three times the rare one
+    np.testing.assert_allclose(grouped.probabilities(phi), [0.25] * 4)
+    assert grouped.copy().grouped and not LinearPolicy.zeros(2).copy().grouped
+
+    class Memory:
+        def features(self, action: str) -> np.ndarray:
+            return phi[int(action)]
+
+    picks = [LinearPolicy.zeros(2, grouped=True).act(Memory(), ["0", "1", "2", "3"], random.Random(i))
+             for i in range(400)]
+    rare = [pick for pick in picks if pick[0] == "3"]
+    assert 160 < len(rare) < 240  # about half, where the plain policy gives a quarter
+    _, chosen, expected = rare[0]
+    np.testing.assert_allclose(chosen - expected, [-0.5, 0.5])  # the score function under grouped probabilities
 
 
 def _s2r_file(path: Path, runs: list[tuple[str, int, float]], commit: str | None = None, **config) -> str:
