@@ -325,6 +325,9 @@ def test_sim_to_real_summary_merges_seeds_and_refuses_mismatches(tmp_path: Path)
     other_shaping = _s2r_file(tmp_path / "e.json", [("real", 2, 0.1)], sight_shaping=0.1)
     with pytest.raises(SystemExit, match="sight_shaping"):
         summary_main([a, other_shaping])  # a learner variant is not merged with the default learner's runs
+    grouped = _s2r_file(tmp_path / "g.json", [("real", 2, 0.1)], grouped=True)
+    with pytest.raises(SystemExit, match="grouped"):
+        summary_main([a, grouped])  # nor is the grouped policy's (files from before the flag ran plain)
     conflict = _s2r_file(tmp_path / "d.json", [("dreamgym", 0, 0.9)])
     with pytest.raises(SystemExit, match="seed 0 is already"):
         summary_main([a, conflict])
