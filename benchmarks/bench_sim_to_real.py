@@ -19,8 +19,9 @@ Each is evaluated on held-out real problems (test split: unseen layouts) in the 
 ``--seeds`` seeds (mean and spread).
 
 The policy is a linear softmax over goal-relative action features (``envs/alfworld/features.py``)
-(``--grouped``: over kinds of action, each kind's weight split among its actions) trained with REINFORCE; episodes run ``--parallel`` at a time (concurrent model requests). Tasks
-are one task type (``--task-type``, default pick-and-place) so that the CPU budget buys learning.
+(``--grouped``: over kinds of action, each kind's weight split among its actions), trained with
+REINFORCE; episodes run ``--parallel`` at a time (concurrent model requests). Tasks are one task type
+(``--task-type``, default pick-and-place) so that the CPU budget buys learning.
 
     python benchmarks/bench_sim_to_real.py --json benchmarks/results/sim_to_real.json
     python benchmarks/bench_sim_to_real.py --quick        # real engine only, seconds
