@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -50,7 +50,7 @@ class LinearPolicy:
 
     def copy(self) -> LinearPolicy:
         """An independent copy (without episodes waiting for a batch update)."""
-        return LinearPolicy(self.lr, self.gamma, self.theta.copy(), self.baseline, self.batch, grouped=self.grouped)
+        return replace(self, theta=self.theta.copy(), pending=[])
 
     def probabilities(self, phi: np.ndarray) -> np.ndarray:
         """The probability of each candidate action (one feature row each)."""

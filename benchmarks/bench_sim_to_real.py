@@ -406,9 +406,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                     if "dreamgym" in trained:
                         pol = trained["dreamgym"].copy()
                     elif seed in saved:
-                        theta = np.array([saved[seed]["theta"][f] for f in FEATURES])
-                        pol = LinearPolicy(lr=args.lr, batch=args.batch, theta=theta, grouped=args.grouped,
-                                           baseline=float(saved[seed].get("baseline", 0.0)))
+                        pol.theta = np.array([saved[seed]["theta"][f] for f in FEATURES])
+                        pol.baseline = float(saved[seed].get("baseline", 0.0))
                     else:
                         raise SystemExit(f"s2r needs the dreamgym condition before it in --conditions, or seed {seed} "
                                          "in --s2r-from")
