@@ -385,3 +385,34 @@ def test_sim_to_real_no_revisit_switches_off_only_the_revisit_rules(monkeypatch:
     # The other arrival rules stay: the place's name and each object once.
     assert fix("go to countertop 1", "On the countertop 2, you see a knife 2, and a knife 2.", task, history) == \
         "On the countertop 1, you see a knife 2."
+
+
+def test_alfworld_goal_sightings_counts_the_goal_object_in_real_and_env_replies(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(BENCH))
+    from alfworld_goal_sightings import main as sightings_main
+
+    def step(ep: str, i: int, instruction: str, action: str, truth: str) -> dict:
+        return {"episode_id": ep, "step": i, "instruction": instruction, "action": action, "next_state": truth}
+
+    put = "put a mug in coffeemachine."
+    test = [
+        step("e1", 0, put, "go to cabinet 1", "On the cabinet 1, you see a mug 1."),  # both (exact reply)
+        step("e1", 1, put, "go to cabinet 2", "On the cabinet 2, you see a mug 2."),  # real only, hidden
+        step("e1", 2, put, "open drawer 1", "You open the drawer 1. The drawer 1 is open. In it, you see nothing."),
+        step("e1", 3, put, "take mug 1 from cabinet 1", "You pick up the mug 1 from the cabinet 1."),  # not a look
+        step("e2", 0, "put a hot mug in coffeemachine.", "go to cabinet 1", "On the cabinet 1, you see a mug 1."),
+    ]
+    errors = [
+        {"episode_id": "e1", "step": 1, "hidden": True, "env": "On the cabinet 2, you see a cup 1."},
+        {"episode_id": "e1", "step": 2, "hidden": True,
+         "env": "You open the drawer 1. The drawer 1 is open. In it, you see a mug 3."},  # env only
+    ]
+    for name, rows in (("test.jsonl", test), ("errors.jsonl", errors)):
+        (tmp_path / name).write_text("".join(json.dumps(r) + "\n" for r in rows))
+    counts = sightings_main([str(tmp_path / "test.jsonl"), str(tmp_path / "errors.jsonl")])
+    assert counts == {"steps": 3, "real_shows": 2, "env_shows": 2, "both": 1, "real_only": 1,
+                      "real_only_hidden": 1, "env_only": 1}
+    heat = sightings_main([str(tmp_path / "test.jsonl"), str(tmp_path / "errors.jsonl"),
+                           "--task-type", "pick_heat_then_place_in_recep"])
+    assert heat["steps"] == 1 and heat["both"] == 1
