@@ -263,6 +263,8 @@ _SUCCESS_REPLIES = tuple(
         (rf"close ({_ENTITY})", "You close the {0}."),
     )
 )
+#: The lead words of every success reply.
+_SUCCESS_LEADS = tuple(lead for _, _, lead in _SUCCESS_REPLIES)
 
 
 def _is_open(recep: str, history: Sequence[Transition]) -> bool:
@@ -629,8 +631,7 @@ class ALFWorldDomain(Domain):
             if m:
                 # Another command's success words ("You clean the desklamp 1 using ..." for ``use desklamp 1``)
                 # still report a success: the engine never answers one command with another's.
-                said_success = any(obs.startswith(other) for _, _, other in _SUCCESS_REPLIES)
-                return reply.format(*m.groups()) if said_success else observation
+                return reply.format(*m.groups()) if obs.startswith(_SUCCESS_LEADS) else observation
         place = re.fullmatch(rf"(go to|open) ({_ENTITY})", act)
         if place is None:
             return observation
