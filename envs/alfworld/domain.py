@@ -263,6 +263,8 @@ _SUCCESS_REPLIES = tuple(
         (rf"close ({_ENTITY})", "You close the {0}."),
     )
 )
+#: The lead words of every success reply.
+_SUCCESS_LEADS = tuple(lead for _, _, lead in _SUCCESS_REPLIES)
 
 
 def _is_open(recep: str, history: Sequence[Transition]) -> bool:
@@ -602,8 +604,9 @@ class ALFWorldDomain(Domain):
         * A reply that starts as the engine's success reply to that command ("You pick up the ...") is
           rewritten to name what the command names: the model often copies the wrong object number from a
           retrieved example ("You pick up the pot 1 from the countertop 1." for ``take pot 2 from
-          countertop 1``). "Nothing happens." and any other reply are kept: whether the command worked
-          stays the model's call.
+          countertop 1``), and so is a reply in another command's success words ("You clean the desklamp 1
+          using the shelf 1." for ``use desklamp 1``). "Nothing happens." and any other reply are kept:
+          whether the command worked stays the model's call.
         * The reply to ``go to R`` / ``open R`` names R ("On the R, you see ...", "The R is closed.",
           "You open the R. The R is open. ..."), takes the form the engine uses there (an openable
           receptacle not opened in this episode is closed: nothing in it shows), lists each object once
@@ -626,7 +629,9 @@ class ALFWorldDomain(Domain):
         for pattern, reply, lead in _SUCCESS_REPLIES:
             m = pattern.fullmatch(act)
             if m:
-                return reply.format(*m.groups()) if obs.startswith(lead) else observation
+                # Another command's success words ("You clean the desklamp 1 using ..." for ``use desklamp 1``)
+                # still report a success: the engine never answers one command with another's.
+                return reply.format(*m.groups()) if obs.startswith(_SUCCESS_LEADS) else observation
         place = re.fullmatch(rf"(go to|open) ({_ENTITY})", act)
         if place is None:
             return observation

@@ -244,6 +244,9 @@ def test_success_replies_are_rewritten_to_the_engines_exact_words() -> None:
     assert fix("use desklamp 1", "You turn on the floorlamp 1.") == "You turn on the desklamp 1."
     assert fix("heat egg 1 with microwave 1", "You heat the egg 1 using the microwave 2.") == \
         "You heat the egg 1 using the microwave 1."
+    # A success told in another command's words is still a success (v3 on a held-out step).
+    assert fix("use desklamp 1", "You clean the desklamp 1 using the shelf 1.") == "You turn on the desklamp 1."
+    assert fix("put pen 2 in/on drawer 1", "You move the pen 2 to the drawer 1.") == "You put the pen 2 in/on the drawer 1."
     # Whether the command worked stays the model's call; other commands' replies are not touched.
     for action, obs in (("take pot 2 from countertop 1", "Nothing happens."),
                         ("take pot 2 from countertop 1", "The countertop 1 is empty."),
