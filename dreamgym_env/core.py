@@ -87,7 +87,7 @@ class DreamGymEnv(gym.Env[str, str]):
     :class:`~dreamgym_env.config.EnvConfig` is a `gymnasium.make` kwarg.
     """
 
-    metadata = {"render_modes": ["ansi", "human"], "render_fps": 4}
+    metadata = {"render_modes": ["ansi", "human"], "render_fps": 4}  # noqa: RUF012 (gymnasium.Env declares it so)
 
     def __init__(self, domain: str, render_mode: str | None = None, *,
                  experience_model: ExperienceModel | None = None, replay: ReplayBuffer | None = None,

@@ -7,6 +7,6 @@ from dreamgym_env.curriculum.generation import REJECTION_REASONS, GenerationRepo
 from dreamgym_env.curriculum.pool import CurriculumPoolError, PoolEntry, TaskPool
 from dreamgym_env.curriculum.value import group_variance, task_value, top_k
 
-__all__ = ["Curriculum", "CurriculumConfig", "CurriculumPoolError", "GenerationReport", "PoolEntry",
-           "REJECTION_REASONS", "TaskGenerator", "TaskPool", "forget_shared_curricula", "group_variance",
+__all__ = ["REJECTION_REASONS", "Curriculum", "CurriculumConfig", "CurriculumPoolError", "GenerationReport",
+           "PoolEntry", "TaskGenerator", "TaskPool", "forget_shared_curricula", "group_variance",
            "shared_curriculum", "task_value", "top_k"]

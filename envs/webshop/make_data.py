@@ -68,13 +68,11 @@ def collect_transitions(n_transitions: int, out: Path, seed: int = 0, split: str
     from dreamgym_env.data.collect import CollectConfig, collect
 
     def stream() -> Any:
-        n = 0
         bar = tqdm(total=n_transitions, desc="webshop transitions", disable=not progress)
         # Ask for more episodes than needed; stop at the first episode boundary past the target.
         cfg = CollectConfig(domain="webshop", policies=POLICY_MIX, episodes=n_transitions, split=split, seed=seed)
-        for t in collect(cfg, progress=False):
+        for n, t in enumerate(collect(cfg, progress=False), 1):
             yield t.to_dict()
-            n += 1
             bar.update(1)
             if n >= n_transitions and t.done or n >= n_transitions + 15:
                 break

@@ -29,7 +29,7 @@ def product_document(p: Product) -> str:
     """The text upstream indexes for a product."""
     option_text = ", and ".join(f"{name}: {', '.join(values)}" for name, values in p.options.items())
     first_bullet = p.bullet_points[0] if p.bullet_points else ""
-    return " ".join([p.name, p.description, first_bullet, option_text]).lower()
+    return f"{p.name} {p.description} {first_bullet} {option_text}".lower()
 
 
 class Analyzer:
