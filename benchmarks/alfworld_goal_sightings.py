@@ -27,12 +27,9 @@ from pathlib import Path
 
 from dreamgym_env.envs.alfworld.features import parse_goal
 
+from dreamgym_env.types import read_jsonl
+
 _LOOK = re.compile(r"^(?:go to|open) ")
-
-
-def _rows(path: Path) -> list[dict]:
-    with path.open() as f:
-        return [json.loads(line) for line in f if line.strip()]
 
 
 def count_sightings(test: Sequence[dict], errors: Sequence[dict], task_type: str) -> dict[str, int]:
@@ -64,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, int]:
     p.add_argument("errors", type=Path, help="a fidelity run's --errors file (JSONL)")
     p.add_argument("--task-type", default="pick_and_place_simple")
     args = p.parse_args(argv)
-    counts = count_sightings(_rows(args.test), _rows(args.errors), args.task_type)
+    counts = count_sightings(list(read_jsonl(args.test)), list(read_jsonl(args.errors)), args.task_type)
     json.dump(counts, sys.stdout, indent=1)
     print()
     return counts
