@@ -46,6 +46,9 @@ class EnvConfig:
     check_in_episode: bool = field(default=True, metadata={
         "help": "answer actions the domain rules out given the episode so far (ALFWorld: not among the "
                 "engine's admissible commands) with its invalid-action observation, without a model call"})
+    tell_from_episode: bool = field(default=True, metadata={
+        "help": "answer a valid action whose outcome the episode so far fixes without a model call (WebShop: "
+                "a page already shown, the start page after Back to Search, the same item page after an option)"})
     repair_retries: int = field(default=1, metadata={"help": "re-asks after an unparseable reply"})
     resample_retries: int = field(default=1, metadata={
         "help": "re-asks, with another seed, after a reply the domain's rules rule out for the action (ALFWorld: "

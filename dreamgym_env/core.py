@@ -117,6 +117,7 @@ class DreamGymEnv(gym.Env[str, str]):
             check_outcome=self.config.check_outcome,
             repair_observation=self.config.repair_observation,
             check_in_episode=self.config.check_in_episode,
+            tell_from_episode=self.config.tell_from_episode,
             record_transitions=self.config.record_transitions,
             prompt=self.config.prompt_config(self.domain.max_observation_chars),
         )

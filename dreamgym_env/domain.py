@@ -151,6 +151,21 @@ class Domain:
         """
         return None
 
+    def told_outcome(self, task: Task, history: Sequence[Transition], state: str, action: str) -> Outcome | None:
+        """The outcome of a valid action when the episode so far fixes it (a page it has already shown),
+        or ``None`` when the model must predict it.
+
+        The pipeline then answers without a model call, like the guard (``StepSettings.tell_from_episode``).
+        Must be exact: answer only what the real environment would certainly do given the episode.
+        Default: ``None`` (nothing is told).
+        """
+        return None
+
+    def told_reasoning(self, action: str) -> str:
+        """Returns the reasoning recorded when the episode (not the model) answers an action."""
+        return (f"The episode has already shown where {action} leads, so the next state is the one it showed "
+                "then, with reward 0.")
+
     def invalid_action_observation(self, state: str) -> str:
         """Returns the observation after an invalid action in ``state`` ("nothing happens")."""
         return state

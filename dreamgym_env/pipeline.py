@@ -61,6 +61,7 @@ class StepSettings:
     check_outcome: bool = True
     repair_observation: bool = True
     check_in_episode: bool = True
+    tell_from_episode: bool = True
     record_transitions: bool = False
     prompt: PromptConfig = field(default_factory=PromptConfig)
 
@@ -81,6 +82,7 @@ class StepStats:
 
     steps: int = 0
     guarded: int = 0
+    told: int = 0
     model_calls: int = 0
     parse_failures: int = 0
     repairs: int = 0
@@ -93,9 +95,11 @@ class StepStats:
     implausible_kept: int = 0
 
     def rates(self) -> dict[str, float]:
-        """Fallback/repair/prompt-shortening/observation-repair rates per model-answered step."""
-        answered = max(1, self.steps - self.guarded)
-        return {"parse_fallback_rate": self.fallbacks / answered, "repair_rate": self.repairs / answered,
+        """Fallback/repair/prompt-shortening/observation-repair rates per model-answered step, and the
+        share of all steps the episode answered (``told_rate``)."""
+        answered = max(1, self.steps - self.guarded - self.told)
+        return {"told_rate": self.told / max(1, self.steps),
+                "parse_fallback_rate": self.fallbacks / answered, "repair_rate": self.repairs / answered,
                 "prompt_shortened_rate": self.prompt_shortenings / answered,
                 "observation_repair_rate": self.observation_repairs / answered,
                 "implausible_rate": self.implausible / answered, "implausible_kept_rate": self.implausible_kept / answered}
@@ -139,6 +143,13 @@ class StepPipeline:
         if error is None and self.settings.check_in_episode:
             error = self.domain.check_action_in_episode(ep.task, ep.history, ep.state, g.text)
         return g.text, error
+
+    def tell(self, ep: Episode, action: str) -> Outcome | None:
+        """Stage 1b: the outcome of a valid action when the episode so far fixes it (with
+        ``tell_from_episode``), answered without the model (:meth:`Domain.told_outcome`)."""
+        if not self.settings.tell_from_episode:
+            return None
+        return self.domain.told_outcome(ep.task, ep.history, ep.state, action)
 
     def retrieve(self, eps: Sequence[Episode], actions: Sequence[str]) -> list[list[Retrieved]]:
         """Stage 2: top-k similar stored transitions for each (state, action), batched."""
@@ -279,7 +290,8 @@ class StepPipeline:
         guarded = [self.guard(e, a) for e, a in zip(eps, actions)]
         texts = [g[0] for g in guarded]
         errors = [g[1] for g in guarded]
-        todo = [i for i in range(n) if errors[i] is None]
+        told = {i: o for i in range(n) if errors[i] is None and (o := self.tell(eps[i], texts[i])) is not None}
+        todo = [i for i in range(n) if errors[i] is None and i not in told]
 
         t_ret = time.perf_counter()
         retrieved = self.retrieve([eps[i] for i in todo], [texts[i] for i in todo])
@@ -293,17 +305,22 @@ class StepPipeline:
         results: list[StepResult | None] = [None] * n
         new_transitions: list[Transition] = []
         by_i = {i: (p, r, ret) for i, p, r, ret in zip(todo, parsed, replies, retrieved)}
+        todo_set = set(todo)
         for i in range(n):
             ep, action = eps[i], texts[i]
             info: dict[str, Any] = {
                 "task": ep.task.instruction, "task_id": ep.task.task_id, "action_error": errors[i],
-                "parse_error": None, "repaired": False, "resampled": False, "prompt_shortened": False, "fallback": False, "outcome_note": None,
+                "told": i in told, "parse_error": None, "repaired": False, "resampled": False, "prompt_shortened": False, "fallback": False, "outcome_note": None,
                 "retrieved": [], "reasoning": "", "prompt_tokens": 0, "completion_tokens": 0,
             }
             if errors[i] is not None:
                 self.stats.guarded += 1
                 outcome = Outcome(self.domain.invalid_action_observation(ep.state), 0.0, False)
                 info["reasoning"] = self.domain.invalid_action_reasoning(action, errors[i])
+            elif i in told:
+                self.stats.told += 1
+                outcome = _bounded(told[i], self.domain.reward_range)
+                info["reasoning"] = self.domain.told_reasoning(action)
             else:
                 p, reps, ret = by_i[i]
                 info["retrieved"] = [r.transition.uid for r in ret]
@@ -345,7 +362,7 @@ class StepPipeline:
             ep.history.append(tr)
             ep.state = outcome.next_state
             ep.t += 1
-            if errors[i] is None and not info["fallback"]:
+            if i in todo_set and not info["fallback"]:  # guarded and told steps teach the replay nothing new
                 new_transitions.append(tr)
             info["admissible_actions"] = self.domain.admissible_actions(ep.task, ep.history, ep.state)
             results[i] = StepResult(outcome.next_state, float(outcome.reward), bool(outcome.done), info)
@@ -357,9 +374,9 @@ class StepPipeline:
         rates = self.stats.rates()
         for i, r in enumerate(results):
             assert r is not None
-            # Time spent simulating this step (retrieval + model). A step the guard answered costs
-            # nothing, so it reports exactly 0 and stays reproducible (Gymnasium's determinism check).
-            simulated = errors[i] is None
+            # Time spent simulating this step (retrieval + model). A step the guard or the episode answered
+            # costs nothing, so it reports exactly 0 and stays reproducible (Gymnasium's determinism check).
+            simulated = i in todo_set
             r.info["latency_s"] = t_ret + t_model if simulated else 0.0
             r.info["timings"] = {"retrieve_s": t_ret if simulated else 0.0, "model_s": t_model if simulated else 0.0}
             r.info.update(rates)

@@ -267,7 +267,8 @@ class ModelPredictor:
         self._pipe = StepPipeline(self.domain, settings, lambda: self.model, lambda: self.replay)
 
     def predict(self, items: Sequence[EvalItem]) -> list[Prediction]:
-        """Predicts every item with the model (the guard's answer is kept only in the ``env`` view)."""
+        """Predicts every item with the model (the guard's and the episode's answers are kept only in the
+        ``env`` view)."""
         from dreamgym_env.pipeline import Episode
 
         pipe = self._pipe
@@ -283,8 +284,11 @@ class ModelPredictor:
                 model = Outcome(e.state, 0.0, False)
             else:
                 model = Outcome(p.next_state or e.state, p.reward, p.done)
+            told = None if g[1] is not None else pipe.tell(e, g[0])
             if g[1] is not None:
                 env = Outcome(self.domain.invalid_action_observation(e.state), 0.0, False)
+            elif told is not None:
+                env = told
             else:
                 seen = Outcome(self.domain.repair_observation(g[0], model.next_state, e.task, e.history),
                                model.reward, model.done)

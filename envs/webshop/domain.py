@@ -13,6 +13,7 @@ from dreamgym_env.error import InvalidConfigError
 from dreamgym_env.types import Task, Transition, stable_id
 
 from .actions import MAX_KEYWORDS_CHARS, achievable_rewards, parse_action
+from .episode import purchase_page, told_page
 from .textpage import has_search_bar_text, parse_text_page
 
 SYSTEM_PROMPT = """\
@@ -111,6 +112,19 @@ class WebShopDomain(Domain):
             return f"{arg!r} is not clickable on this page"
         return None
 
+    def told_outcome(self, task: Task, history: Sequence[Transition], state: str, action: str) -> Outcome | None:
+        """A page the episode has already shown (results, a product, a sub-page), the start page after
+        ``Back to Search``, or the same item page after a click on an option; reward 0 (see :mod:`.episode`)."""
+        page = told_page(task, history, state, action)
+        return None if page is None else Outcome(page, 0.0, False)
+
+    def told_reasoning(self, action: str) -> str:
+        if action.lower().strip() == "click[back to search]":
+            return "Back to Search always shows the start page with the instruction and the search bar; reward 0."
+        return (f"{action} leads to a page this episode has already shown (an option click leaves the item page "
+                "as it reads), and WebShop's text pages do not change in between, so it shows the same text; "
+                "reward 0.")
+
     def initial_observation_for(self, instruction: str) -> str:
         return f"WebShop [SEP] Instruction: [SEP] {instruction} [SEP] Search"
 
@@ -132,7 +146,8 @@ class WebShopDomain(Domain):
 
     def check_outcome(self, task: Task, state: str, action: str, outcome: Outcome,
                       history: Sequence[Transition] = ()) -> tuple[Outcome, str | None]:
-        """Only ``click[buy now]`` on an item page ends the episode, with a score the formula can give."""
+        """Only ``click[buy now]`` on an item page ends the episode, with a score the formula can give, on
+        the engine's purchase page for the product and options the episode chose (:func:`.episode.purchase_page`)."""
         # Only a page that reads as a real item page can pay: a page the model made up (an injected
         # "... [SEP] Buy Now") does not parse as one.
         is_buy = action.lower().strip() == "click[buy now]" and parse_text_page(state).kind == "item"
@@ -153,7 +168,9 @@ class WebShopDomain(Domain):
             note = "score clipped to [0, 1]"
         if not outcome.done:
             note = (note + "; " if note else "") + "click[buy now] always ends the episode"
-        return Outcome(outcome.next_state, reward, True), note
+        # The page shows what was bought and the score paid; the episode names both but the score.
+        page = purchase_page(task, history, state, reward)
+        return Outcome(outcome.next_state if page is None else page, reward, True), note
 
     def check_generated_task(self, instruction: str, parent: Task) -> TaskCheck:
         """A shopper's request ("i'm looking for ...", "i need ...", ...) with an optional price clause;

@@ -1,0 +1,172 @@
+"""What a WebShop episode fixes about the next page (``envs/webshop/episode.py``), checked against the
+reference engine, and the pipeline answering those steps without the model."""
+
+from __future__ import annotations
+
+import collections
+
+import gymnasium as gym
+import pytest
+from fakes import FakeModel
+
+import dreamgym_env  # noqa: F401  (registers the envs)
+from dreamgym_env.data.collect import CollectConfig, collect
+from dreamgym_env.domain import Outcome, get_domain
+from dreamgym_env.envs.webshop.episode import episode_pages, purchase_page, told_page
+from dreamgym_env.evaluation.fidelity import EvalItem, ModelPredictor
+from dreamgym_env.types import Transition
+
+DOMAIN = get_domain("webshop")
+
+
+def _kind(t: Transition) -> str:
+    act = t.action.lower()
+    if act in ("click[back to search]", "click[< prev]", "click[next >]"):
+        return act
+    if act in ("click[description]", "click[features]", "click[reviews]"):
+        return "sub-page revisit"
+    if t.state == t.next_state:
+        return "unchanged"
+    return "search revisit" if act.startswith("search[") else "product revisit"
+
+
+@pytest.fixture(scope="module")
+def episodes() -> list[list[Transition]]:
+    by_episode: dict[str, list[Transition]] = collections.defaultdict(list)
+    for t in collect(CollectConfig("webshop", episodes=300, split="test", seed=12), progress=False):
+        by_episode[t.episode_id].append(t)
+    return list(by_episode.values())
+
+
+def test_every_told_page_is_the_engines_page(episodes: list[list[Transition]]) -> None:
+    tasks = {t.task_id: t for t in DOMAIN.tasks("test")}
+    told: collections.Counter[str] = collections.Counter()
+    steps = 0
+    for ep in episodes:
+        task = tasks[ep[0].task_id]
+        for i, t in enumerate(ep):
+            steps += 1
+            page = told_page(task, ep[:i], t.state, t.action)
+            if page is not None:
+                assert page == t.next_state, (t.state[:120], t.action)
+                assert t.reward == 0.0 and not t.done
+                told[_kind(t)] += 1
+            if t.action.lower() == "click[buy now]" or i == 0:
+                assert page is None  # a purchase and the first search are the model's to predict
+    # Every rule fires on real episodes, and together they answer about a third of the steps.
+    assert set(told) >= {"click[back to search]", "click[< prev]", "unchanged", "product revisit",
+                         "search revisit", "click[next >]", "sub-page revisit"}, told
+    assert 0.25 < sum(told.values()) / steps < 0.45, (told, steps)
+
+
+def test_a_first_look_is_not_told() -> None:
+    task = DOMAIN.tasks("test")[0]
+    start = task.initial_observation
+    results = (f"Instruction: [SEP] {task.instruction} [SEP] Back to Search [SEP] Page 1 (Total results: 12) "
+               "[SEP] Next > [SEP] B000000001 [SEP] A red shoe [SEP] $10.00")
+    search = Transition("webshop", task.task_id, task.instruction, start, "search[red shoes]", results, 0.0, False)
+    assert told_page(task, [], start, "search[red shoes]") is None
+    assert told_page(task, [search], results, "click[b000000001]") is None  # not opened yet
+    assert told_page(task, [search], results, "click[next >]") is None  # page 2 not shown yet
+    assert told_page(task, [search], results, "click[back to search]") == start
+    assert told_page(task, [search], start, "search[red shoes]") == results
+    assert told_page(task, [search], start, "search[red  shoes]") is None  # other keywords (the engine splits on " ")
+
+
+def test_a_page_the_replay_cannot_place_forgets_where_the_agent_is() -> None:
+    task = DOMAIN.tasks("test")[0]
+    start = task.initial_observation
+    results = (f"Instruction: [SEP] {task.instruction} [SEP] Back to Search [SEP] Page 1 (Total results: 12) "
+               "[SEP] Next > [SEP] B000000001 [SEP] A red shoe [SEP] $10.00")
+    nonsense = "You see a shoe."  # a dreamed page that is no WebShop page
+    hist = [Transition("webshop", task.task_id, task.instruction, start, "search[red shoes]", results, 0.0, False),
+            Transition("webshop", task.task_id, task.instruction, results, "click[next >]", nonsense, 0.0, False)]
+    pages = episode_pages(task, hist)
+    assert pages.keywords is None and pages.page_num is None
+    # From a results page it cannot place, "< Prev" is not told (page 1 is known, but not that this is page 2).
+    assert told_page(task, hist, results.replace("Page 1", "Page 2"), "click[< prev]") is None
+
+
+def _bought_episode(episodes: list[list[Transition]]) -> list[Transition]:
+    """An episode that went back to search and then went on (so it has a told step midway)."""
+    for ep in episodes:
+        acts = [t.action.lower() for t in ep]
+        if "click[back to search]" in acts[:-2]:
+            return ep
+    raise AssertionError("no episode goes back to search")
+
+
+def test_pipeline_answers_told_steps_without_the_model(episodes: list[list[Transition]]) -> None:
+    ep = _bought_episode(episodes)
+    k = [t.action.lower() for t in ep].index("click[back to search]")
+    task = next(t for t in DOMAIN.tasks("test") if t.task_id == ep[0].task_id)
+    model = FakeModel()
+    env = gym.make("DreamGym-WebShop-v0", experience_model=model, retrieval_k=0).unwrapped
+    env.reset(options={"task": task})
+    env._episode.history = list(ep[:k])  # the episode so far, as the real engine played it
+    env._episode.state = ep[k].state
+    obs, r, term, _, info = env.step("click[back to search]")
+    assert obs == task.initial_observation and r == 0.0 and not term
+    assert info["told"] and model.requests == [] and info["latency_s"] == 0.0
+    assert env.pipeline.stats.told == 1 and info["told_rate"] == 1.0
+    assert env._episode.history[-1].valid and "start page" in info["reasoning"]
+
+
+def test_telling_can_be_turned_off(episodes: list[list[Transition]]) -> None:
+    ep = _bought_episode(episodes)
+    k = [t.action.lower() for t in ep].index("click[back to search]")
+    model = FakeModel()
+    env = gym.make("DreamGym-WebShop-v0", experience_model=model, retrieval_k=0, tell_from_episode=False).unwrapped
+    env.reset(seed=0)
+    env._episode.history, env._episode.state = list(ep[:k]), ep[k].state
+    _, _, _, _, info = env.step("click[back to search]")
+    assert not info["told"] and len(model.requests) == 1
+
+
+def test_fidelity_env_view_uses_told_pages(episodes: list[list[Transition]]) -> None:
+    ep = _bought_episode(episodes)
+    k = [t.action.lower() for t in ep].index("click[back to search]")
+    task = next(t for t in DOMAIN.tasks("test") if t.task_id == ep[0].task_id)
+    pred = ModelPredictor("fake", DOMAIN, FakeModel()).predict([EvalItem(task, tuple(ep[:k]), ep[k])])[0]
+    assert pred.env.next_state == ep[k].next_state  # told
+    assert pred.model.next_state != ep[k].next_state  # the fake model alone does not know it
+
+
+def test_purchase_page_is_the_engines_page_for_the_paid_score(episodes: list[list[Transition]]) -> None:
+    tasks = {t.task_id: t for t in DOMAIN.tasks("test")}
+    bought = exact = 0
+    for ep in episodes:
+        task = tasks[ep[0].task_id]
+        for i, t in enumerate(ep):
+            if t.action.lower() != "click[buy now]" or not t.done:
+                continue  # (a buy where there is nothing to buy is the guard's)
+            bought += 1
+            # The env pays the model's score snapped to the goal's grid (rounded to 10 digits) and shows
+            # the purchase page for it; with the engine's score that page is the engine's.
+            claimed = Outcome("Thank you! You bought it.", round(t.reward, 10), True)
+            out, _ = DOMAIN.check_outcome(task, t.state, t.action, claimed, ep[:i])
+            exact += out.next_state == t.next_state
+            assert out.reward == pytest.approx(t.reward) and out.done
+    assert bought > 100 and exact / bought > 0.98, (exact, bought)
+
+
+def test_purchase_page_shows_the_options_selected_since_the_product_opened() -> None:
+    task = DOMAIN.tasks("test")[0]
+    start = task.initial_observation
+    results = (f"Instruction: [SEP] {task.instruction} [SEP] Back to Search [SEP] Page 1 (Total results: 12) "
+               "[SEP] Next > [SEP] B000000001 [SEP] A red shoe [SEP] $10.00")
+    item = (f"Instruction: [SEP] {task.instruction} [SEP] Back to Search [SEP] < Prev [SEP] size [SEP] 8 [SEP] 9 "
+            "[SEP] color [SEP] red [SEP] Big Red [SEP] A red shoe [SEP] Price: $10.00 [SEP] Rating: N.A. "
+            "[SEP] Description [SEP] Features [SEP] Reviews [SEP] Buy Now")
+
+    def tr(state: str, action: str, nxt: str) -> Transition:
+        return Transition("webshop", task.task_id, task.instruction, state, action, nxt, 0.0, False)
+
+    hist = [tr(start, "search[red shoes]", results), tr(results, "click[b000000001]", item),
+            tr(item, "click[9]", item), tr(item, "click[8]", item), tr(item, "click[red]", item),
+            tr(item, "click[Big Red]", item)]  # capitals: not an option the engine can click
+    page = purchase_page(task, hist, item, 1.0)
+    assert page is not None and "[SEP] B000000001 [SEP]" in page
+    assert '[SEP] {"color": "red", "size": "8"} [SEP]' in page and page.endswith("[SEP] 1.0 [SEP] Reward Details [SEP] None")
+    assert purchase_page(task, hist[:1], results, 1.0) is None  # not an item page
+    assert purchase_page(task, [], item, 1.0) is None  # the episode never named the product
