@@ -163,15 +163,27 @@ class WebArenaDomain(Domain):
         return TaskCheck(Task(task_id=f"webarena-gen-{stable_id(self.name, text, parent.task_id)}", domain=self.name,
                               instruction=text, initial_observation=parent.initial_observation, meta=meta))
 
+    def told_outcome(self, task: Task, history: Sequence[Transition], state: str, action: str) -> Outcome | None:
+        """``hover [id]`` on an element the page shows: hovering shows nothing new in the accessibility tree
+        (the guard has already checked that the element is there)."""
+        return Outcome(state, 0.0, False) if re.fullmatch(r"hover \[\d+\]", action.strip()) else None
+
+    def told_reasoning(self, action: str) -> str:
+        return f"{action} only moves the pointer; the accessibility tree shows nothing new, so the page stays; reward 0."
+
     def check_outcome(self, task: Task, state: str, action: str, outcome: Outcome,
                       history: Sequence[Transition] = ()) -> tuple[Outcome, str | None]:
-        if not action.startswith("stop [") and (outcome.reward > 0 or outcome.done):
-            return Outcome(outcome.next_state, 0.0, False), "only stop [answer] ends a WebArena episode"
-        if action.startswith("stop [") and outcome.reward > 0:
-            note = _refused_stop_reward(task, state, action)
-            if note:
-                return Outcome(outcome.next_state, 0.0, True), note
-        return outcome, None
+        """Only ``stop [answer]`` pays or ends an episode; it always ends it, on the page where it was given,
+        and a reward that the answer cannot earn is refused (:func:`_refused_stop_reward`)."""
+        if not action.startswith("stop ["):
+            if outcome.reward > 0 or outcome.done:
+                return Outcome(outcome.next_state, 0.0, False), "only stop [answer] ends a WebArena episode"
+            return outcome, None
+        note = None if outcome.done else "stop [answer] always ends the episode"
+        reward = outcome.reward
+        if reward > 0 and (refused := _refused_stop_reward(task, state, action)):
+            reward, note = 0.0, refused
+        return Outcome(state, reward, True), note
 
 
 class _WholeWordJudge:

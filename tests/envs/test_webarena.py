@@ -406,3 +406,25 @@ def test_reset_accepts_task_and_rejects_garbage(env, all_tasks):
     assert obs == t.initial_observation and info["task_id"] == t.task_id
     with pytest.raises(InvalidConfigError):
         env.reset(options={"task": Task("x", "webarena", "do", "", {})})
+
+
+def test_hover_is_told_and_stop_ends_on_its_page_as_the_engine_does(domain):
+    from dreamgym_env.data.collect import CollectConfig, collect
+    from dreamgym_env.domain import Outcome
+
+    tasks = {t.task_id: t for t in domain.tasks("test")}
+    hovers = stops = 0
+    for t in collect(CollectConfig("webarena", episodes=150, split="test", seed=12), progress=False):
+        task = tasks[t.task_id]
+        told = domain.told_outcome(task, (), t.state, t.action)
+        if t.action.startswith("hover ["):
+            hovers += 1
+            assert told == Outcome(t.next_state, 0.0, False)
+        else:
+            assert told is None
+        if t.action.startswith("stop ["):
+            stops += 1
+            # Whatever page and done the model says, the episode ends on the page the answer was given on.
+            out, note = domain.check_outcome(task, t.state, t.action, Outcome("Thanks!", t.reward, False))
+            assert out.next_state == t.next_state and out.done == t.done is True and "always ends" in note
+    assert hovers >= 3 and stops >= 100, (hovers, stops)
