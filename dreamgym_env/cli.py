@@ -260,7 +260,7 @@ def _eval(args: argparse.Namespace) -> int:
         label, _, spec = entry.partition("=")
         spec = spec or label
         server = None
-        if args.serve and spec != "nn" and not spec.startswith(("http://", "https://")):
+        if args.serve and spec not in ("nn", "copy") and not spec.startswith(("http://", "https://")):
             from dreamgym_env.model.assets import resolve_model_path
             from dreamgym_env.serving import ServerConfig, VLLMServer
 
@@ -273,7 +273,7 @@ def _eval(args: argparse.Namespace) -> int:
             preds: list = []
             results.append(fid.evaluate(domain, items, pred, cfg, predictions=preds))
             results[-1]["served_by"] = "vllm" if server is not None or spec.startswith("http") else (
-                "none" if spec == "nn" else "transformers")
+                "none" if spec in ("nn", "copy") else "transformers")
             errors.extend(fid.mismatches(domain, items, preds, label))
         finally:
             if server is not None:
@@ -413,7 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--domain", required=True)
     f.add_argument("--data", required=True, help="held-out real transitions .jsonl (e.g. collected on split test)")
     f.add_argument("--model", action="append", metavar="LABEL=SPEC",
-                   help="repeatable; SPEC: nn, smollm2, default-DOMAIN, a model folder, or http://HOST:PORT/v1#NAME")
+                   help="repeatable; SPEC: nn, copy, smollm2, default-DOMAIN, a model folder, or http://HOST:PORT/v1#NAME")
     f.add_argument("--limit", type=int, default=200, help="held-out steps sampled (0 = all)")
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--batch", type=int, default=16)

@@ -177,3 +177,39 @@ def test_judge_scores_parse_and_aggregate():
         assert judge(JudgeConfig(stub.url, "m"), ALF, items, preds)["unreadable"] == 3
     finally:
         stub.stop()
+
+
+def _webshop_items(n: int = 60) -> tuple:
+    ws = get_domain("webshop")
+    return ws, fid.load_items(ws, list(ws.seed_transitions()), fid.FidelityConfig("webshop", limit=n, seed=1))
+
+
+def test_an_exact_unchanged_page_after_a_valid_action_is_no_invalid_miss():
+    """A WebShop option click leaves the page as it was: predicting that page is right, not a missed 'valid'."""
+    ws, items = _webshop_items(400)
+    same = [it for it in items if it.truth.valid and it.truth.next_state == it.truth.state]
+    assert same, "the seed data has option clicks"
+    perfect = [fid.Prediction(Outcome(i.truth.next_state, 0.0, False), Outcome(i.truth.next_state, 0.0, False))
+               for i in same]
+    assert fid.score(ws, same, perfect, fid.FidelityConfig("webshop"))["env"]["invalid_acc"] == 1.0
+    moved = [fid.Prediction(Outcome("elsewhere", 0.0, False), Outcome("elsewhere", 0.0, False)) for _ in same]
+    assert fid.score(ws, same, moved, fid.FidelityConfig("webshop"))["env"]["invalid_acc"] == 1.0  # said: valid
+    stuck = [fid.Prediction(Outcome(i.truth.state + " x", 0.0, False), Outcome(i.truth.state + " x", 0.0, False))
+             for i in same]
+    assert fid.score(ws, same, stuck, fid.FidelityConfig("webshop"))["env"]["exact"] == 0.0
+
+
+def test_copy_predictor_is_the_rules_alone():
+    ws, items = _webshop_items(120)
+    preds = fid.make_predictor("copy", "copy", ws, replay=None).predict(items)
+    for it, p in zip(items, preds):
+        assert p.model == Outcome(it.truth.state, 0.0, False)
+    told = 0
+    for it, p in zip(items, preds):  # every told page is the engine's; a purchase page says what was bought
+        if ws.check_action(it.truth.action, it.truth.state) is None \
+                and ws.told_outcome(it.task, it.history, it.truth.state, it.truth.action) is not None:
+            told += 1
+            assert p.env.next_state == it.truth.next_state
+        if it.truth.action == "click[buy now]" and it.truth.done:
+            assert p.env.done and p.env.next_state.startswith("Thank you for shopping with us!")
+    assert told > 10

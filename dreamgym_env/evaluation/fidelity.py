@@ -6,7 +6,9 @@ seed index, the state and the action) and its prediction is compared with what t
 
 * ``reward_agree`` / ``done_agree``: the predicted reward (within ``reward_tol``) and done flag;
 * ``invalid_acc``: whether "this action does nothing" (the domain's invalid-action observation) was
-  predicted exactly when the real engine rejected the action; ``invalid_recall`` on rejected ones;
+  predicted exactly when the real engine rejected the action, or the next state is exact (a valid action
+  that leaves a WebShop or WebArena page as it was reads like "does nothing"); ``invalid_recall`` on
+  rejected ones;
 * ``exact``: next state equal after whitespace normalisation; ``token_f1``: bag-of-words F1;
 * ``exact_determined``: exact match on transitions whose next state is fully determined by the
   prompt (the domain's :meth:`~dreamgym_env.domain.Domain.reveals_hidden` is false: no object or
@@ -145,11 +147,14 @@ def score(domain: Domain, items: Sequence[EvalItem], preds: Sequence[Prediction]
             t = it.truth
             truth_invalid = t.valid is False
             pred_invalid = normalize(o.next_state) == normalize(domain.invalid_action_observation(t.state))
+            exact = normalize(o.next_state) == normalize(t.next_state)
             row = {
                 "reward": abs(float(o.reward) - float(t.reward)) <= config.reward_tol,
                 "done": bool(o.done) == bool(t.done),
-                "invalid": pred_invalid == truth_invalid,
-                "exact": normalize(o.next_state) == normalize(t.next_state),
+                # An exact next state agrees with the engine: in WebShop and WebArena a valid action can
+                # leave the page as it was (an option click, a hover), which reads like "does nothing".
+                "invalid": exact or pred_invalid == truth_invalid,
+                "exact": exact,
                 "f1": token_f1(o.next_state, t.next_state),
                 "truth_invalid": truth_invalid, "pred_invalid": pred_invalid,
                 "hidden": domain.reveals_hidden(t, it.history),
@@ -320,6 +325,40 @@ class NearestNeighbourPredictor:
         return out
 
 
+@dataclass
+class CopyPredictor:
+    """Predicts the state unchanged with reward 0 (the identity baseline); in the ``env`` view behind the
+    env's own rules (guard, told outcomes, observation repair, success rule), so its ``env`` row is what
+    the rules give without any model."""
+
+    name: str
+    domain: Domain
+
+    def __post_init__(self) -> None:
+        from dreamgym_env.pipeline import StepPipeline, StepSettings
+
+        self._pipe = StepPipeline(self.domain, StepSettings(retrieval_k=0), lambda: None, lambda: None)
+
+    def predict(self, items: Sequence[EvalItem]) -> list[Prediction]:
+        """Predicts every item as "nothing changes"."""
+        from dreamgym_env.pipeline import Episode
+
+        out = []
+        for it in items:
+            e = Episode(it.task, it.truth.state, "eval", list(it.history), len(it.history))
+            action, error = self._pipe.guard(e, it.truth.action)
+            model = Outcome(e.state, 0.0, False)
+            if error is not None:
+                env = Outcome(self.domain.invalid_action_observation(e.state), 0.0, False)
+            elif (told := self._pipe.tell(e, action)) is not None:
+                env = told
+            else:
+                seen = Outcome(self.domain.repair_observation(action, e.state, e.task, e.history), 0.0, False)
+                env, _ = self.domain.check_outcome(e.task, e.state, action, seen, e.history)
+            out.append(Prediction(model, env, False, "", 0))
+        return out
+
+
 # ----- reporting ----------------------------------------------------------------------------------
 COLUMNS = (("reward_agree", "reward"), ("done_agree", "done"), ("invalid_acc", "invalid"),
            ("exact", "exact"), ("exact_determined", "exact (det.)"), ("token_f1", "token F1"),
@@ -406,7 +445,7 @@ def make_predictor(label: str, spec: str, domain: Domain, replay: Any, api_key: 
 
     Args:
         label: Name in the results.
-        spec: ``nn`` (nearest neighbour), a model alias (``smollm2``, ``default-alfworld``) or folder
+        spec: ``nn`` (nearest neighbour), ``copy`` (state unchanged, behind the env's rules), a model alias (``smollm2``, ``default-alfworld``) or folder
             (run in-process), or ``http://HOST:PORT/v1#SERVED_NAME`` (an OpenAI-compatible server; when
             the served name is a local folder, its ``dreamgym.json`` gives the prompt layout).
         domain: The domain.
@@ -415,6 +454,8 @@ def make_predictor(label: str, spec: str, domain: Domain, replay: Any, api_key: 
     """
     if spec == "nn":
         return NearestNeighbourPredictor(label, domain, replay)
+    if spec == "copy":
+        return CopyPredictor(label, domain)
     if spec.startswith(("http://", "https://")):
         from dreamgym_env.model.openai_backend import OpenAIExperienceModel, OpenAIModelConfig
 
