@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import dreamgym_env  # noqa: E402
+import dreamgym_env
 
 ENV_IDS = list(dreamgym_env.ENV_IDS)
 

@@ -210,8 +210,8 @@ def test_evolve_samples_anew_each_call_and_counts_replies_without_a_list(tmp_pat
 @pytest.mark.parametrize("domain_name,good,bad", [
     ("alfworld", "put two keychain on coffeetable.", {"ungrammatical": "go buy milk",
                                                        "infeasible": "put some dragon on sofa."}),
-    ("webshop", "i need a nail polish that is long lasting and easy to apply, in coral color, and price lower "
-                "than 30.00 dollars", {"ungrammatical": "buy me stuff",
+    ("webshop", ("i need a nail polish that is long lasting and easy to apply, in coral color, and price lower "
+                 "than 30.00 dollars"), {"ungrammatical": "buy me stuff",
                                        "infeasible": "i need a dragon egg that is fireproof"}),
     ("webarena", "Add Olay Organic Nail Polish to my wish list",
      {"ungrammatical": "<b>", "infeasible": "What is the rating of Unicorn Dust Magic"}),
@@ -241,7 +241,7 @@ def test_generated_tasks_run_in_the_env(env_id: str, instruction: str, action: s
     task = domain.check_generated_task(instruction, domain.tasks("train")[0]).task
     obs, info = env.reset(options={"task": task})
     assert info["task_id"] == task.task_id and obs == task.initial_observation[: domain.max_observation_chars]
-    obs, reward, terminated, truncated, info = env.step(action)
+    obs, reward, _terminated, _truncated, info = env.step(action)
     assert env.observation_space.contains(obs) and 0.0 <= float(reward) <= 1.0
 
 
@@ -256,17 +256,17 @@ def test_env_samples_from_curriculum_and_feeds_rewards_back(tmp_path) -> None:
     assert cur is not None and len(cur.pool) > 10
     seen = []
     for ep in range(4):
-        obs, info = env.reset(seed=ep)
+        _obs, info = env.reset(seed=ep)
         seen.append(info["task_id"])
         env.step("look")  # eps 0-1: terminated by the model; eps 2-3: cut short, reported at the next reset
     env.reset(seed=99)
     assert len(set(seen)) <= 2 and all(t in cur.pool for t in seen)
-    recorded = sum(len(e.pending) + len(sum(e.groups, [])) for e in cur.pool)
+    recorded = sum(len(e.pending) + sum(len(g) for g in e.groups) for e in cur.pool)
     assert recorded == 4
     env.close()
     assert sum(len(e.groups) for e in TaskPool.load(path, "alfworld")) >= 1
     # An explicit task bypasses the curriculum; its reward is ignored (not in the pool).
-    obs, info = env.reset(options={"task": "put some keychain on sofa."})
+    _obs, info = env.reset(options={"task": "put some keychain on sofa."})
     assert info["task"] == "put some keychain on sofa."
 
 
@@ -278,7 +278,7 @@ def test_vector_env_feeds_rewards_back(tmp_path) -> None:
     envs.reset(seed=0)
     for _ in range(6):  # 2 truncations per sub-env (steps 2 and 5), autoreset on steps 3 and 6
         envs.step(["look"] * 3)
-    recorded = sum(len(e.pending) + len(sum(e.groups, [])) for e in cur.pool)
+    recorded = sum(len(e.pending) + sum(len(g) for g in e.groups) for e in cur.pool)
     assert recorded == 6
     envs.close()
 

@@ -60,7 +60,7 @@ def test_reset_with_task_option(env_id: str) -> None:
     assert env.reset(options={"task": task})[1]["task_id"] == task.task_id
     assert env.reset(options={"task": task.task_id})[1]["task_id"] == task.task_id
     assert env.reset(options={"task": task.to_dict()})[0] == task.initial_observation[: domain.max_observation_chars]
-    obs, info = env.reset(options={"task": "a brand new instruction"})
+    _obs, info = env.reset(options={"task": "a brand new instruction"})
     assert info["task"] == "a brand new instruction"
     custom = Task("x", domain.name, "custom", "custom start")
     assert env.reset(options={"task": custom})[0] == "custom start"
@@ -76,7 +76,7 @@ def test_bad_actions_never_crash(env_id: str, action: object) -> None:
     env = make(env_id, model)
     obs, _ = env.reset(seed=1)
     domain = env.unwrapped.domain
-    obs2, r, term, trunc, info = env.step(action)
+    obs2, r, term, _trunc, info = env.step(action)
     assert info["action_error"]
     assert obs2 == domain.invalid_action_observation(obs)
     assert r == 0.0 and not term
@@ -88,7 +88,7 @@ def test_unparseable_reply_is_repaired_once_then_falls_back(env_id: str) -> None
     model = FakeModel(replies=["garbage", "still garbage"])
     env = make(env_id, model)
     obs, _ = env.reset(seed=0)
-    obs2, r, term, trunc, info = env.step(valid_action(env_id))
+    obs2, r, term, _trunc, info = env.step(valid_action(env_id))
     assert len(model.requests) == 2  # original + one repair
     assert "could not be read" in model.requests[1].messages[-1]["content"]
     assert info["fallback"] and info["parse_error"] and info["repaired"]
@@ -102,7 +102,7 @@ def test_repair_succeeds(env_id: str) -> None:
     model = FakeModel(replies=["<think>x</think><state>cut"])
     env = make(env_id, model, repair_observation=False)  # the fake's replies stand: the repair would tell look/inventory from the episode
     env.reset(seed=0)
-    obs2, r, term, trunc, info = env.step(valid_action(env_id))
+    obs2, _r, _term, _trunc, info = env.step(valid_action(env_id))
     assert info["repaired"] and not info["fallback"] and info["parse_error"] is None
     assert obs2.startswith("After ")
 

@@ -67,7 +67,7 @@ def category_strategy(env_id: str) -> st.SearchStrategy:
 
 def _check(env_id: str, domain, prev_obs: str, category: str, action: object, result, asked: bool,
            counts: collections.Counter) -> None:
-    obs, r, term, trunc, info = result
+    obs, r, term, _trunc, info = result
     lo, hi = domain.reward_range
     assert isinstance(obs, str) and lo <= float(r) <= hi
     counts[(category, "tried")] += 1
@@ -139,7 +139,7 @@ def test_fuzz_vector_env(env_id: str) -> None:
         obs, _ = envs.reset(seed=len(model.requests))
         actions = [a for _, a in batch]
         n_req = len(model.requests)
-        new_obs, rew, term, trunc, infos = envs.step(actions)
+        new_obs, rew, term, _trunc, infos = envs.step(actions)
         errs = infos["action_error"]
         assert len(new_obs) == 4 and ((rew >= lo) & (rew <= hi)).all()
         for j, (category, action) in enumerate(batch):

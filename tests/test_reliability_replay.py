@@ -55,7 +55,7 @@ with open(log, "a") as f:
         f.write(f"{k}\n"); f.flush()
         if buf is not None and k %% 3 == 0:
             buf.save()
-""" % BATCH
+""" % BATCH  # noqa: UP031  (the child script has its own f-strings)
 
 
 class HashEmbedder:

@@ -105,7 +105,7 @@ def test_no_spurious_reward_from_adversarial_actions(env_id: str) -> None:
     for i, action in enumerate(actions):
         _, info0 = env.reset(seed=i % 7)
         n_req = len(model.requests)
-        obs, r, term, trunc, info = env.step(action)  # the attack
+        _obs, r, term, trunc, _info = env.step(action)  # the attack
         counts["tried"] += 1
         counts["reached_model"] += int(len(model.requests) > n_req)
         if r > 0:
@@ -113,7 +113,7 @@ def test_no_spurious_reward_from_adversarial_actions(env_id: str) -> None:
         if term or trunc:
             continue
         # Cash it in on whatever page the obedient model made up.
-        obs, r, term, trunc, info = env.step(cash_in)
+        _obs, r, term, trunc, _info = env.step(cash_in)
         counts["cash_in"] += 1
         if r > 0:
             task = env.unwrapped._episode.task if hasattr(env.unwrapped, "_episode") else None
@@ -137,7 +137,7 @@ def test_alfworld_admissible_guard_answers_attacks_without_the_model() -> None:
     env = gym.make("DreamGym-ALFWorld-v0", experience_model=model, retrieval_k=0)
     for i, action in enumerate(adversarial_actions("DreamGym-ALFWorld-v0")):
         env.reset(seed=i % 7)
-        obs, r, term, trunc, info = env.step(action)
+        obs, r, term, _trunc, info = env.step(action)
         assert (obs, r, term) == ("Nothing happens.", 0.0, False) and info["action_error"], action
     assert model.requests == []
 

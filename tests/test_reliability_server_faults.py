@@ -55,7 +55,7 @@ def test_server_down_then_back(stub: StubServer, tmp_path) -> None:
 
     stub.start()
     t0 = time.perf_counter()
-    obs, r, term, trunc, info = env.step("inventory")
+    obs, _r, _term, _trunc, info = env.step("inventory")
     recovery = time.perf_counter() - t0
     assert obs == "You see a room." and info["parse_error"] is None
     env.close()

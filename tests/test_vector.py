@@ -14,7 +14,7 @@ def test_one_batched_model_call_per_step() -> None:
     obs, infos = envs.reset(seed=0)
     assert len(obs) == 4 and all(isinstance(o, str) for o in obs)
     n0 = len(model.requests)
-    obs, rew, term, trunc, infos = envs.step(["look", "inventory", "bad action!", "look"])
+    obs, rew, term, _trunc, infos = envs.step(["look", "inventory", "bad action!", "look"])
     assert len(model.requests) - n0 == 3  # the guard answered the bad one
     assert obs[2] == "Nothing happens."
     assert infos["_action_error"].all() and infos["action_error"][2] and infos["action_error"][0] is None
@@ -29,7 +29,7 @@ def test_next_step_autoreset() -> None:
     envs.step(["look", "look"])
     _, _, term, trunc, _ = envs.step(["look", "look"])
     assert trunc.all() and not term.any()
-    obs, rew, term, trunc, infos = envs.step(["look", "look"])  # reset step: actions ignored
+    obs, rew, term, trunc, _infos = envs.step(["look", "look"])  # reset step: actions ignored
     assert all(o.startswith("You are in the middle of a room") for o in obs)
     assert (rew == 0).all() and not trunc.any()
 
@@ -40,7 +40,7 @@ def test_same_step_autoreset_and_early_finish() -> None:
                         check_in_episode=False)  # the fake finishes on "finish", which no room admits
     envs.reset(seed=0)
     # The fake model ends the episode when the action contains "finish".
-    obs, rew, term, trunc, infos = envs.step(["put mug 1 in/on finish 1", "look"])
+    obs, _rew, term, _trunc, infos = envs.step(["put mug 1 in/on finish 1", "look"])
     assert term[0] and not term[1]
     assert obs[0].startswith("You are in the middle of a room")  # already reset
     assert infos["final_obs"][0] == "After put mug 1 in/on finish 1."

@@ -7,12 +7,12 @@ import collections
 
 import gymnasium as gym
 import pytest
+from dreamgym_env.envs.webshop.episode import episode_pages, purchase_page, told_page
 from fakes import FakeModel
 
 import dreamgym_env  # noqa: F401  (registers the envs)
 from dreamgym_env.data.collect import CollectConfig, collect
 from dreamgym_env.domain import Outcome, get_domain
-from dreamgym_env.envs.webshop.episode import episode_pages, purchase_page, told_page
 from dreamgym_env.evaluation.fidelity import EvalItem, ModelPredictor
 from dreamgym_env.types import Transition
 

@@ -20,16 +20,16 @@ from dreamgym_env.envs.webshop.reward import (
 
 
 def product(**kw) -> Product:
-    base = dict(asin="B000000001", name="Name 1", category="beauty", query="query 1",
-                product_category="a › b › c", description="", bullet_points=(), pricing=(10.0,),
-                price_tag="$10.0", options={}, attributes=())
+    base = {"asin": "B000000001", "name": "Name 1", "category": "beauty", "query": "query 1",
+                "product_category": "a › b › c", "description": "", "bullet_points": (), "pricing": (10.0,),
+                "price_tag": "$10.0", "options": {}, "attributes": ()}
     base.update(kw)
     return Product(**base)
 
 
 def goal(**kw) -> Goal:
-    base = dict(goal_id="g", asin="B000000001", instruction_text="i need x", attributes=(), goal_options=(),
-                price_upper=40.0, name="Name 1", query="query 1", category="beauty", product_category="a › b › c")
+    base = {"goal_id": "g", "asin": "B000000001", "instruction_text": "i need x", "attributes": (), "goal_options": (),
+                "price_upper": 40.0, "name": "Name 1", "query": "query 1", "category": "beauty", "product_category": "a › b › c"}
     base.update(kw)
     return Goal(**base)
 

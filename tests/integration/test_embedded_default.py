@@ -20,7 +20,7 @@ def test_embedded_default_model_steps(monkeypatch) -> None:
     env = gym.make("DreamGym-ALFWorld-v0", model="default", max_new_tokens=48)
     assert env.unwrapped.config.model_spec().resolved_backend() == "transformers"
     env.reset(seed=0)
-    obs, reward, terminated, truncated, info = env.step("look")
+    obs, _reward, _terminated, _truncated, info = env.step("look")
     # The grammar-constrained decoder always yields a readable reply, whatever the model says.
     assert info["parse_error"] is None and not info["fallback"] and not info["repaired"]
     assert info["reasoning"] and obs and info["completion_tokens"] > 0

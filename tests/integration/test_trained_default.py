@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import gymnasium as gym
 import pytest
 
@@ -27,7 +26,7 @@ def test_env_without_model_uses_the_trained_default_in_process(monkeypatch):
     monkeypatch.delenv("DREAMGYM_BASE_URL", raising=False)
     env = gym.make("DreamGym-ALFWorld-v0")
     obs, info = env.reset(seed=0)
-    obs, reward, terminated, truncated, info = env.step("look")
+    obs, _reward, _terminated, _truncated, info = env.step("look")
     model = env.unwrapped._model
     assert "default-alfworld" in model.name
     assert info["parse_error"] is None and not info["fallback"] and obs
@@ -51,7 +50,7 @@ def test_trained_default_served_by_vllm_is_faithful_on_held_out_steps(trained_se
     assert res["env"]["token_f1"] >= 0.3
     env = gym.make("DreamGym-ALFWorld-v0", base_url=server.base_url, model="default-alfworld")
     obs, info = env.reset(seed=1)
-    obs, reward, terminated, truncated, info = env.step("inventory")
+    obs, _reward, _terminated, _truncated, info = env.step("inventory")
     assert info["parse_error"] is None and obs
     env.close()
 

@@ -46,7 +46,7 @@ def test_full_adversarial_suite_gets_no_reward_from_the_trained_model(trained_se
         batch = actions[lo: lo + n]
         batch += ["look"] * (n - len(batch))
         envs.reset(seed=lo)
-        _, rew, term, trunc, infos = envs.step(batch)
+        _, rew, _term, _trunc, infos = envs.step(batch)
         counts["tried"] += len(actions[lo: lo + n])
         counts["reached_model"] += int(sum(e is None for e in infos["action_error"][: len(actions[lo: lo + n])]))
         spurious += [(a, r) for a, r in zip(batch, rew) if r > 0]
@@ -114,7 +114,7 @@ def test_real_server_killed_and_restarted_mid_rollout(trained_server, tmp_path):
     assert len(_uids(store)) == seeded + answered  # the failed step left nothing behind
     t0 = time.monotonic()
     trained_server.start(timeout_s=600)
-    obs, r, term, trunc, info = env.step("look")
+    obs, _r, _term, _trunc, info = env.step("look")
     recovery_s = time.monotonic() - t0
     answered += 1
     assert info["parse_error"] is None and obs

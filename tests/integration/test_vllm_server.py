@@ -56,7 +56,7 @@ def test_env_steps_against_real_server(vllm_server, env_id: str) -> None:
         if terminated or truncated:
             obs, info = env.reset(seed=1)
     # An invalid action is answered by the guard, never by a crash.
-    obs2, reward, *_ , info = env.step("this is not an action")
+    _obs2, reward, *_ , info = env.step("this is not an action")
     assert info["action_error"] and reward == 0.0
     stats = env.unwrapped.pipeline.stats
     assert stats.model_calls >= 2
@@ -72,7 +72,7 @@ def test_vector_env_sends_concurrent_requests(vllm_server) -> None:
     envs = gym.make_vec("DreamGym-ALFWorld-v0", num_envs=4, base_url=vllm_server.base_url, max_new_tokens=64)
     _, reset_infos = envs.reset(seed=0)
     go = next(a for a in reset_infos["admissible_actions"][2] if a.startswith("go to "))
-    obs, rew, term, trunc, infos = envs.step(["look", "inventory", go, "not valid"])
+    obs, rew, _term, _trunc, infos = envs.step(["look", "inventory", go, "not valid"])
     assert len(obs) == 4 and all(isinstance(o, str) and o for o in obs)
     assert infos["action_error"][3] and infos["action_error"][0] is None
     assert np.all((rew >= 0) & (rew <= 1))
@@ -89,7 +89,7 @@ def test_adversarial_actions_get_no_reward_from_the_real_model(vllm_server, env_
     actions = random.Random(0).sample(adversarial_actions(env_id), 8)
     envs = gym.make_vec(env_id, num_envs=8, base_url=vllm_server.base_url, max_new_tokens=64)
     envs.reset(seed=0)
-    obs, rew, term, trunc, infos = envs.step(actions)
+    obs, rew, _term, _trunc, _infos = envs.step(actions)
     assert len(obs) == 8 and (rew == 0).all(), list(zip(actions, rew))
     envs.close()
 
