@@ -221,7 +221,7 @@ def _train(args: argparse.Namespace) -> int:
                               max_positions=max(2048, args.max_length)),
         save_steps=args.save_steps, threads=args.threads, seed=args.seed, max_examples=args.max_examples,
         task_generation_examples=args.task_generation_examples, examples=args.examples,
-        max_seconds=args.max_seconds,
+        max_seconds=args.max_seconds, skip_told=not args.keep_told,
     )
     if args.export_examples:
         header = export_examples(cfg, args.export_examples)
@@ -405,6 +405,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--task-generation-examples", type=int, default=0,
                    help="add this many curriculum task-generation/selection examples")
+    t.add_argument("--keep-told", action="store_true",
+                   help="keep the steps the env answers without the model (a page the episode already showed)")
     t.set_defaults(fn=_train)
 
     v = sub.add_parser("eval", help="evaluate experience models")

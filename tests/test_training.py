@@ -11,7 +11,7 @@ import pytest
 from dreamgym_env.domain import get_domain
 from dreamgym_env.error import InvalidConfigError, ModelLoadError
 from dreamgym_env.model.prompt import PromptConfig, build_messages, format_target
-from dreamgym_env.training.examples import BuildReport, ExampleConfig, build_examples, episodes_of
+from dreamgym_env.training.examples import TOLD, BuildReport, ExampleConfig, build_examples, episodes_of
 from dreamgym_env.types import Transition
 
 pytest.importorskip("trl")
@@ -327,3 +327,30 @@ def test_a_diverged_run_raises_and_writes_no_model(tmp_path):
     with pytest.raises(TrainingDivergedError, match="Lower the learning rate"):
         train(cfg, progress=False)
     assert not (tmp_path / "run" / "model").exists()
+
+
+def test_steps_the_env_tells_are_not_trained_on():
+    """WebShop pages the episode fixes are answered by the env at run time, so no example teaches them."""
+    ws = get_domain("webshop")
+    trs = list(ws.seed_transitions())
+    examples, report = build_examples(trs, ws.system_prompt(), ExampleConfig(domain="webshop", retrieval_k=0))
+    kept, rep_all = build_examples(trs, ws.system_prompt(),
+                                   ExampleConfig(domain="webshop", retrieval_k=0, skip_told=False))
+    told = report.skipped[TOLD]
+    assert told > 0 and report.kept + told == rep_all.kept == len(kept)
+    assert {e["meta"]["uid"] for e in examples} < {e["meta"]["uid"] for e in kept}
+    by_uid = {t.uid: t for t in trs}
+    # The left-out steps are exactly those the env would tell (each an exact page of the real episode).
+    episodes = {t.episode_id: sorted((u for u in trs if u.episode_id == t.episode_id), key=lambda u: u.step)
+                for t in trs}
+    dropped = {e["meta"]["uid"] for e in kept} - {e["meta"]["uid"] for e in examples}
+    for uid in dropped:
+        t = by_uid[uid]
+        ep = episodes[t.episode_id]
+        hist = [u for u in ep if u.step < t.step]
+        task = dataclasses.replace(ws.tasks("train")[0], initial_observation=(hist[0].state if hist else t.state))
+        told_out = ws.told_outcome(task, hist, t.state, t.action)
+        assert told_out is not None and told_out.next_state == t.next_state
+    # ALFWorld tells nothing at that stage, so its examples are all kept.
+    _, alf = build_examples(_seeds(40), DOMAIN.system_prompt(), ExampleConfig(domain="alfworld", retrieval_k=0))
+    assert alf.kept == 40 and TOLD not in alf.skipped

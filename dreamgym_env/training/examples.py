@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from dreamgym_env.model.prompt import PromptConfig, build_messages, format_target
-from dreamgym_env.types import Transition, read_jsonl, write_jsonl
+from dreamgym_env.types import Task, Transition, read_jsonl, write_jsonl
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,8 @@ class ExampleConfig:
         exclude: Which neighbours are left out (see :data:`EXCLUDE_MODES`).
         max_prompt_chars: Examples whose rendered prompt is longer are skipped as oversize.
         max_target_chars: Examples whose target is longer are skipped as oversize.
+        skip_told: Skip steps the env answers without the model (:meth:`Domain.told_outcome`, e.g. a
+            WebShop page the episode has already shown): the model never sees them at run time.
     """
 
     domain: str
@@ -49,6 +51,7 @@ class ExampleConfig:
     exclude: str = "task"
     max_prompt_chars: int = 16_000
     max_target_chars: int = 4_000
+    skip_told: bool = True
 
 
 @dataclass
@@ -96,6 +99,29 @@ def episodes_of(transitions: Iterable[Transition]) -> list[list[Transition]]:
     return [sorted(g, key=lambda t: t.step) for g in groups.values()]
 
 
+TOLD = "told by the episode (the env answers it without the model)"
+
+
+def _drop_told(flat: list[tuple[list[Transition], Transition]], domain_name: str,
+               report: BuildReport) -> list[tuple[list[Transition], Transition]]:
+    """Leaves out the steps whose outcome the domain tells from the episode so far (counted as :data:`TOLD`)."""
+    from dreamgym_env.domain import Domain, get_domain
+
+    domain = get_domain(domain_name)
+    if type(domain).told_outcome is Domain.told_outcome:
+        return flat  # the domain tells nothing
+    kept = []
+    for history, t in flat:
+        first = history[0].state if history else t.state
+        task = Task(t.task_id, t.domain, t.instruction, first)
+        if domain.check_action(t.action, t.state) is None \
+                and domain.told_outcome(task, history, t.state, t.action) is not None:
+            report.skip(TOLD)
+        else:
+            kept.append((history, t))
+    return kept
+
+
 def build_examples(
     transitions: Iterable[Transition],
     system_prompt: str,
@@ -133,6 +159,8 @@ def build_examples(
             report.skip(why)
     episodes = episodes_of(good)
     flat = [(ep[:i], t) for ep in episodes for i, t in enumerate(ep)]
+    if config.skip_told:
+        flat = _drop_told(flat, config.domain, report)
     if limit is not None and limit < len(flat):
         import random
 

@@ -71,6 +71,8 @@ class TrainConfig:
             from ``data``; its header's prompt layout and ``retrieval_k`` replace this config's.
         max_seconds: Stop at the first step after this many seconds of training and save the model
             as it is (``None`` = no limit), e.g. to fit a lent GPU's time; the report says so.
+        skip_told: Leave out the steps the env answers without the model (``Domain.told_outcome``),
+            counted in the report (``False`` keeps them).
     """
 
     domain: str
@@ -96,6 +98,7 @@ class TrainConfig:
     task_generation_examples: int = 0
     examples: str | None = None
     max_seconds: float | None = None
+    skip_told: bool = True
 
     def prompt_config(self) -> PromptConfig:
         """The prompt layout this model is trained (and must be served) with."""
@@ -177,7 +180,8 @@ def prepare_examples(config: TrainConfig, progress: bool = True) -> tuple[list[d
     replay = None
     if config.retrieval_k > 0:
         replay = seeded_replay(domain.name, domain.seed_transitions(), domain.seed_data_files())
-    ex_cfg = ExampleConfig(domain=domain.name, prompt=config.prompt_config(), retrieval_k=config.retrieval_k)
+    ex_cfg = ExampleConfig(domain=domain.name, prompt=config.prompt_config(), retrieval_k=config.retrieval_k,
+                           skip_told=config.skip_told)
     examples, rep2 = build_examples(transitions, domain.system_prompt(), ex_cfg, replay, progress=progress,
                                     limit=config.max_examples, seed=config.seed)
     report.read += rep2.read
