@@ -13,7 +13,7 @@ from dreamgym_env.error import InvalidConfigError
 from dreamgym_env.types import Task, Transition, stable_id
 
 from .actions import MAX_KEYWORDS_CHARS, achievable_rewards, parse_action
-from .episode import purchase_page, told_page
+from .episode import purchase_page, repair_page, told_page
 from .textpage import has_search_bar_text, parse_text_page
 
 SYSTEM_PROMPT = """\
@@ -117,6 +117,13 @@ class WebShopDomain(Domain):
         ``Back to Search``, or the same item page after a click on an option; reward 0 (see :mod:`.episode`)."""
         page = told_page(task, history, state, action)
         return None if page is None else Outcome(page, 0.0, False)
+
+    def repair_observation(self, action: str, observation: str, task: Task | None = None,
+                           history: Sequence[Transition] = ()) -> str:
+        """The goal every page repeats, and a product's title and price as its results row showed them
+        (see :func:`.episode.repair_page`); the rest of the page stays the model's."""
+        state = history[-1].next_state if history else (task.initial_observation if task is not None else "")
+        return repair_page(action, observation, state)
 
     def told_reasoning(self, action: str) -> str:
         if action.lower().strip() == "click[back to search]":

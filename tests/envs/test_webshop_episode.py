@@ -7,7 +7,7 @@ import collections
 
 import gymnasium as gym
 import pytest
-from dreamgym_env.envs.webshop.episode import episode_pages, purchase_page, told_page
+from dreamgym_env.envs.webshop.episode import episode_pages, purchase_page, repair_page, told_page
 from fakes import FakeModel
 
 import dreamgym_env  # noqa: F401  (registers the envs)
@@ -170,3 +170,34 @@ def test_purchase_page_shows_the_options_selected_since_the_product_opened() -> 
     assert '[SEP] {"color": "red", "size": "8"} [SEP]' in page and page.endswith("[SEP] 1.0 [SEP] Reward Details [SEP] None")
     assert purchase_page(task, hist[:1], results, 1.0) is None  # not an item page
     assert purchase_page(task, [], item, 1.0) is None  # the episode never named the product
+
+
+def test_repair_keeps_real_pages_and_restores_the_goal_title_and_price(episodes: list[list[Transition]]) -> None:
+    firsts = 0
+    for ep in episodes:
+        for t in ep:
+            assert repair_page(t.action, t.next_state, t.state) == t.next_state  # real pages stay as they are
+            segs = t.next_state.split(" [SEP] ")
+            if segs[0] != "Instruction:":
+                continue
+            wrong = [segs[0], "i want a dragon", *segs[2:]]
+            opened = t.state.split(" [SEP] ")[3].startswith("Page ") and segs[-1] == "Buy Now"
+            if opened:
+                firsts += 1
+                wrong[-7], wrong[-6] = "A Title The Row Never Showed", "Price: $0.01"
+            assert repair_page(t.action, " [SEP] ".join(wrong), t.state) == t.next_state
+    assert firsts > 100
+    # A page that is no WebShop page, or a state without a goal, is left alone.
+    assert repair_page("click[x]", "You see a shoe.", "Instruction: [SEP] g [SEP] Back to Search") == "You see a shoe."
+    assert repair_page("click[x]", "Instruction: [SEP] h", "no page") == "Instruction: [SEP] h"
+
+
+def test_env_repairs_a_page_the_model_wrote_with_another_goal() -> None:
+    task = DOMAIN.tasks("test")[0]
+    page = ("Instruction: [SEP] i want cheap socks [SEP] Back to Search [SEP] Page 1 (Total results: 12) [SEP] "
+            "Next > [SEP] B000000001 [SEP] A red shoe [SEP] $10.00")
+    reply = f"<think>ok</think><state>{page}</state><reward>0</reward><done>false</done>"
+    env = gym.make("DreamGym-WebShop-v0", experience_model=FakeModel(replies=[reply]), retrieval_k=0).unwrapped
+    env.reset(options={"task": task})
+    obs, _, _, _, info = env.step("search[red shoes]")
+    assert obs == page.replace("i want cheap socks", task.instruction) and info["observation_repaired"]
