@@ -14,6 +14,7 @@ with itself rather than correct.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -31,6 +32,7 @@ _SUB_PAGES = ("description", "features", "reviews")
 _ITEM_BUTTONS = frozenset({_BACK, _PREV, _BUY, *_SUB_PAGES})
 
 Keywords = tuple[str, ...]
+_PAGE = re.compile(r"Page (\d+) \(Total results: (\d+)\)")
 
 
 @dataclass
@@ -144,6 +146,9 @@ def repair_page(action: str, page: str, state: str) -> str:
       (all 1,436 such real held-out pages), and a model often rewrites it: it is put back from ``state``.
     * A product opened from a results page shows that row's title and price (``Price: <price>``; all 359
       real held-out first looks): an item page predicted for ``click[<asin>]`` gets them from the row.
+    * A results page's header follows from the action: page 1 after a search, the next or previous page
+      of the same total after ``next >`` / ``< prev``, with ``< Prev`` after page 1 and ``Next >`` while
+      more results follow (:func:`_results_header`).
     """
     segs = [s.strip() for s in page.split("[SEP]")]
     here = [s.strip() for s in state.split("[SEP]")]
@@ -158,7 +163,30 @@ def repair_page(action: str, page: str, state: str) -> str:
         rows = [i for i in range(4, len(here) - 2) if here[i].lower() == arg.lower()]
         if rows:
             fixed[-7], fixed[-6] = here[rows[0] + 1], f"Price: {here[rows[0] + 2]}"
+    if parse_text_page(page).kind == "results":
+        fixed = _results_header(name, (arg or "").lower(), fixed, here)
     return page if fixed == segs else " [SEP] ".join(fixed)
+
+
+def _results_header(name: str, arg: str, segs: list[str], here: list[str]) -> list[str]:
+    """``segs`` (a predicted results page) with the page line and the ``< Prev`` / ``Next >`` buttons the
+    action fixes; the total is the state's on a page turn, else the model's."""
+    m = _PAGE.fullmatch(segs[3])
+    if m is None:
+        return segs
+    shown, total = int(m.group(1)), int(m.group(2))
+    now = _PAGE.fullmatch(here[3]) if len(here) > 3 else None
+    if name == "search":
+        number = 1
+    elif name == "click" and now is not None and arg in (_NEXT, _PREV):
+        number, total = int(now.group(1)) + (1 if arg == _NEXT else -1), int(now.group(2))
+    else:
+        number = shown
+    rows = 4
+    while rows < len(segs) and segs[rows].lower() in (_PREV, _NEXT):
+        rows += 1
+    nav = (["< Prev"] if number > 1 else []) + (["Next >"] if number * 10 < total else [])
+    return [*segs[:3], f"Page {number} (Total results: {total})", *nav, *segs[rows:]]
 
 
 def option_types(item_page: str) -> dict[str, str]:

@@ -201,3 +201,22 @@ def test_env_repairs_a_page_the_model_wrote_with_another_goal() -> None:
     env.reset(options={"task": task})
     obs, _, _, _, info = env.step("search[red shoes]")
     assert obs == page.replace("i want cheap socks", task.instruction) and info["observation_repaired"]
+
+
+def test_repair_sets_the_results_header_the_action_fixes(episodes: list[list[Transition]]) -> None:
+    restored = 0
+    for ep in episodes:
+        for t in ep:
+            segs = t.next_state.split(" [SEP] ")
+            turned = t.state.split(" [SEP] ")[3:4] != ["< Prev"]  # not back from a product: the state says where
+            if t.state == t.next_state or len(segs) < 4 or not segs[3].startswith("Page ") or not turned:
+                continue
+            rows = 4
+            while rows < len(segs) and segs[rows] in ("< Prev", "Next >"):
+                rows += 1
+            # The model's page number, total and buttons are off; its rows stay.
+            total = segs[3].split(": ")[1] if t.action.startswith("search[") else "3)"
+            wrong = [*segs[:3], f"Page 7 (Total results: {total}", "< Prev", *segs[rows:]]
+            assert repair_page(t.action, " [SEP] ".join(wrong), t.state) == t.next_state, t.action
+            restored += 1
+    assert restored > 300
