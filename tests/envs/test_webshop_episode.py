@@ -220,3 +220,20 @@ def test_repair_sets_the_results_header_the_action_fixes(episodes: list[list[Tra
             assert repair_page(t.action, " [SEP] ".join(wrong), t.state) == t.next_state, t.action
             restored += 1
     assert restored > 300
+
+
+def test_vector_env_tells_some_sub_envs_and_asks_the_model_for_the_rest() -> None:
+    def results(request) -> str:  # a results page with goal "x": the repair puts the state's goal back
+        page = ("Instruction: [SEP] x [SEP] Back to Search [SEP] Page 1 (Total results: 30) [SEP] Next > "
+                "[SEP] B000000001 [SEP] A red shoe [SEP] $10.00")
+        return f"<think>ok</think><state>{page}</state><reward>0</reward><done>false</done>"
+
+    model = FakeModel(results)
+    envs = gym.make_vec("DreamGym-WebShop-v0", num_envs=2, experience_model=model, retrieval_k=0)
+    obs, _ = envs.reset(seed=0)
+    envs.step(["search[red shoes]", "search[red shoes]"])
+    n0 = len(model.requests)
+    obs2, _, _, _, infos = envs.step(["click[back to search]", "click[next >]"])
+    assert len(model.requests) - n0 == 1  # one sub-env was told, the other asked the model
+    assert list(infos["told"]) == [True, False] and obs2[0] == obs[0]
+    envs.close()
