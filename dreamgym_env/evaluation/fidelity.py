@@ -289,18 +289,23 @@ class ModelPredictor:
                 model = Outcome(e.state, 0.0, False)
             else:
                 model = Outcome(p.next_state or e.state, p.reward, p.done)
-            told = None if g[1] is not None else pipe.tell(e, g[0])
-            if g[1] is not None:
-                env = Outcome(self.domain.invalid_action_observation(e.state), 0.0, False)
-            elif told is not None:
-                env = told
-            else:
-                seen = Outcome(self.domain.repair_observation(g[0], model.next_state, e.task, e.history),
-                               model.reward, model.done)
-                env, _ = self.domain.check_outcome(e.task, e.state, g[0], seen, e.history)
+            env = _env_view(pipe, e, g[0], g[1], model)
             short = any(r.finish_reason == CONTEXT_LENGTH for r in reps)
             out.append(Prediction(model, env, p.error is not None, p.reasoning, tokens, short))
         return out
+
+
+def _env_view(pipe: Any, ep: Any, action: str, error: str | None, model: Outcome) -> Outcome:
+    """What the env returns for ``model``'s prediction of ``action`` in ``ep``: the guard's answer, the
+    episode's (told) answer, or the prediction after the domain's observation repair and success rule."""
+    domain = pipe.domain
+    if error is not None:
+        return Outcome(domain.invalid_action_observation(ep.state), 0.0, False)
+    told = pipe.tell(ep, action)
+    if told is not None:
+        return told
+    seen = Outcome(domain.repair_observation(action, model.next_state, ep.task, ep.history), model.reward, model.done)
+    return domain.check_outcome(ep.task, ep.state, action, seen, ep.history)[0]
 
 
 @dataclass
@@ -348,14 +353,7 @@ class CopyPredictor:
             e = Episode(it.task, it.truth.state, "eval", list(it.history), len(it.history))
             action, error = self._pipe.guard(e, it.truth.action)
             model = Outcome(e.state, 0.0, False)
-            if error is not None:
-                env = Outcome(self.domain.invalid_action_observation(e.state), 0.0, False)
-            elif (told := self._pipe.tell(e, action)) is not None:
-                env = told
-            else:
-                seen = Outcome(self.domain.repair_observation(action, e.state, e.task, e.history), 0.0, False)
-                env, _ = self.domain.check_outcome(e.task, e.state, action, seen, e.history)
-            out.append(Prediction(model, env, False, "", 0))
+            out.append(Prediction(model, _env_view(self._pipe, e, action, error, model), False, "", 0))
         return out
 
 

@@ -14,25 +14,23 @@ with itself rather than correct.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from dreamgym_env.types import Task, Transition
 
 from .actions import parse_action
-from .pages import done_page
-from .textpage import KNOWN_OPTION_TYPES, parse_text_page
+from .pages import BACK_TO_SEARCH, BUY_NOW, NEXT_PAGE, PREV_PAGE, SUB_PAGES, done_page
+from .textpage import KNOWN_OPTION_TYPES, PAGE_LINE, parse_text_page
 
-_BACK = "back to search"
-_PREV = "< prev"
-_NEXT = "next >"
-_BUY = "buy now"
-_SUB_PAGES = ("description", "features", "reviews")
+_BACK = BACK_TO_SEARCH.lower()
+_PREV = PREV_PAGE.lower()
+_NEXT = NEXT_PAGE.lower()
+_BUY = BUY_NOW.lower()
+_SUB_PAGES = tuple(s.lower() for s in SUB_PAGES)
 _ITEM_BUTTONS = frozenset({_BACK, _PREV, _BUY, *_SUB_PAGES})
 
 Keywords = tuple[str, ...]
-_PAGE = re.compile(r"Page (\d+) \(Total results: (\d+)\)")
 
 
 @dataclass
@@ -47,6 +45,7 @@ class EpisodePages:
         keywords: The current search's keywords (``None`` when unknown).
         page_num: The current results page number (``None`` when unknown).
         asin: The product being viewed (``None`` when unknown).
+        options: Option type -> value selected since the product was opened (what a purchase records).
     """
 
     start: str | None = None
@@ -171,11 +170,11 @@ def repair_page(action: str, page: str, state: str) -> str:
 def _results_header(name: str, arg: str, segs: list[str], here: list[str]) -> list[str]:
     """``segs`` (a predicted results page) with the page line and the ``< Prev`` / ``Next >`` buttons the
     action fixes; the total is the state's on a page turn, else the model's."""
-    m = _PAGE.fullmatch(segs[3])
+    m = PAGE_LINE.fullmatch(segs[3])
     if m is None:
         return segs
     shown, total = int(m.group(1)), int(m.group(2))
-    now = _PAGE.fullmatch(here[3]) if len(here) > 3 else None
+    now = PAGE_LINE.fullmatch(here[3]) if len(here) > 3 else None
     if name == "search":
         number = 1
     elif name == "click" and now is not None and arg in (_NEXT, _PREV):

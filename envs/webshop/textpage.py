@@ -17,7 +17,8 @@ KNOWN_OPTION_TYPES = frozenset({
     "material", "material type", "configuration", "capacity", "style name", "color name", "size name",
     "number of items", "package quantity", "team name", "item display weight", "length",
 })
-_PAGE_LINE = re.compile(r"Page \d+ \(Total results: \d+\)")
+#: A results page's page line: page number and total.
+PAGE_LINE = re.compile(r"Page (\d+) \(Total results: (\d+)\)")
 _ASIN = re.compile(r"[A-Za-z0-9]{10}")
 
 
@@ -49,7 +50,7 @@ def parse_text_page(state: str) -> TextPage:
     if len(segs) < 4 or low[0] != "instruction:" or low[2] != "back to search":
         return TextPage("unknown", False, frozenset(), frozenset())
     base = {"back to search"}
-    if _PAGE_LINE.fullmatch(segs[3]):
+    if PAGE_LINE.fullmatch(segs[3]):
         i = 4
         while i < len(segs) and low[i] in ("< prev", "next >"):
             base.add(low[i])
