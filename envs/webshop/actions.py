@@ -18,7 +18,11 @@ def parse_action(action: str) -> tuple[str, str | None]:
     return m.group(1), m.group(2)
 
 
+#: The type factor of upstream's purchase score (``r_type``).
+R_TYPES = (0.0, 0.1, 0.5, 1.0)
+
+
 def achievable_rewards(n_attributes: int, n_options: int) -> list[float]:
     """Every purchase score upstream's formula can give a goal of this shape (sorted, unique)."""
     n = n_attributes + n_options + 1
-    return sorted({round(r * k / n, 10) for r in (0.0, 0.1, 0.5, 1.0) for k in range(n + 1)})
+    return sorted({round(r * k / n, 10) for r in R_TYPES for k in range(n + 1)})

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 from dreamgym_env.types import Task, Transition
 
-from .actions import parse_action
-from .pages import BACK_TO_SEARCH, BUY_NOW, NEXT_PAGE, PREV_PAGE, SUB_PAGES, done_page
+from .actions import R_TYPES, parse_action
+from .pages import BACK_TO_SEARCH, BUY_NOW, NEXT_PAGE, PREV_PAGE, PRODUCT_WINDOW, SUB_PAGES, done_page
 from .textpage import KNOWN_OPTION_TYPES, PAGE_LINE, parse_text_page
 
 _BACK = BACK_TO_SEARCH.lower()
@@ -184,7 +184,7 @@ def _results_header(name: str, arg: str, segs: list[str], here: list[str]) -> li
     rows = 4
     while rows < len(segs) and segs[rows].lower() in (_PREV, _NEXT):
         rows += 1
-    nav = (["< Prev"] if number > 1 else []) + (["Next >"] if number * 10 < total else [])
+    nav = (["< Prev"] if number > 1 else []) + (["Next >"] if number * PRODUCT_WINDOW < total else [])
     return [*segs[:3], f"Page {number} (Total results: {total})", *nav, *segs[rows:]]
 
 
@@ -225,7 +225,7 @@ def _engine_score(task: Task, score: float) -> float:
     if not goal:
         return score
     n = len(goal.get("attributes") or ()) + len(goal.get("goal_options") or ()) + 1
-    for r_type in (1.0, 0.5, 0.1, 0.0):
+    for r_type in sorted(R_TYPES, reverse=True):
         for k in range(n + 1):
             if round(r_type * k / n, 10) == round(score, 10):
                 return k / n * r_type
