@@ -17,7 +17,7 @@ from dreamgym_env.model.base import CONTEXT_LENGTH, ModelReply, ModelRequest
 from dreamgym_env.pipeline import CONTEXT_ERROR, CONTEXT_RETRIES
 
 ACTION = {"DreamGym-WebShop-v0": "search[red shoes]", "DreamGym-ALFWorld-v0": "look",
-          "DreamGym-WebArena-v0": "scroll [down]"}
+          "DreamGym-WebArena-v0": "goto [http://reddit.local/search?q=shoes]"}
 
 
 class SmallContextModel(FakeModel):

@@ -25,7 +25,7 @@ def make(env_id: str, model: FakeModel | None = None, **kw):
 
 def valid_action(env_id: str) -> str:
     return {"DreamGym-WebShop-v0": "search[red shoes]", "DreamGym-ALFWorld-v0": "look",
-            "DreamGym-WebArena-v0": "scroll [down]"}[env_id]
+            "DreamGym-WebArena-v0": "goto [http://reddit.local/search?q=shoes]"}[env_id]
 
 
 def test_check_env(env_id: str) -> None:

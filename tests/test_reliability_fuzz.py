@@ -25,7 +25,8 @@ BATCHES = 200  # 200 hypothesis examples x 50 actions = 10,000 actions per domai
 VALID = {
     "DreamGym-WebShop-v0": ["search[red shoes]", "search[a]"],
     "DreamGym-ALFWorld-v0": ["look", "inventory"],
-    "DreamGym-WebArena-v0": ["scroll [down]", "go_back", "stop [answer]"],
+    # (``go_back`` is not here: from about:blank it has nowhere to go, and the guard says so)
+    "DreamGym-WebArena-v0": ["scroll [down]", "goto [http://reddit.local/search?q=shoes]", "stop [answer]"],
 }
 
 
@@ -83,7 +84,7 @@ def _check(env_id: str, domain, prev_obs: str, category: str, action: object, re
         assert isinstance(info["reasoning"], str)
         info["reasoning"].encode("utf-8")  # printable, no lone surrogates
     else:
-        assert asked
+        assert asked or info["told"]  # a valid action: the model answers it, or the episode already fixes it
 
 
 @pytest.mark.timeout(120)
@@ -150,7 +151,9 @@ def test_fuzz_vector_env(env_id: str) -> None:
                 counts[(category, "rejected")] += 1
                 assert new_obs[j] == domain.invalid_action_observation(obs[j])
                 assert rew[j] == 0.0 and not term[j]
-        assert len(model.requests) - n_req == sum(1 for e in errs if not e)
+        # Every valid action is the model's, but those the episode already fixes (told).
+        told = infos.get("told", [False] * 4)
+        assert len(model.requests) - n_req == sum(1 for e, t in zip(errs, told) if not e and not t)
 
     run()
     envs.close()

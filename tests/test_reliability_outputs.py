@@ -19,7 +19,7 @@ from dreamgym_env.model.parse import parse_reply
 
 ENV_IDS = list(dreamgym_env.ENV_IDS)
 VALID = {"DreamGym-WebShop-v0": "search[red shoes]", "DreamGym-ALFWorld-v0": "look",
-         "DreamGym-WebArena-v0": "scroll [down]"}
+         "DreamGym-WebArena-v0": "goto [http://reddit.local/search?q=shoes]"}
 GOOD = "<think>ok</think>\n<state>The page scrolls.</state>\n<reward>0</reward>\n<done>false</done>"
 
 

@@ -108,15 +108,19 @@ class WebArenaDomain(Domain):
         except ActionParsingError as e:
             return f"{e} (e.g. 'click [12]', 'type [5] [query] [1]', 'stop [answer]')"
         if parsed.element_id is not None:
-            line = re.search(rf"^\t*\[{parsed.element_id}\] (\S+) ", state, re.MULTILINE)
+            line = re.search(rf"^\t+\[{parsed.element_id}\] (\S+) ", state, re.MULTILINE)
             if line is None:
+                if re.search(rf"^\[{parsed.element_id}\] RootWebArea ", state, re.MULTILINE):
+                    return f"[{parsed.element_id}] is the page's root (RootWebArea), not an element to act on"
                 return f"there is no element [{parsed.element_id}] on this page"
             if parsed.kind == "type" and line.group(1) not in _EDITABLE:
                 return f"element [{parsed.element_id}] is a {line.group(1)}, not an editable field"
         return None
 
     def initial_observation_for(self, instruction: str) -> str:
-        return "Tab 0 (current): about:blank\n\n[1] RootWebArea '' focused: True\nURL: about:blank"
+        from .episode import BLANK_PAGE
+
+        return BLANK_PAGE
 
     def admissible_actions(self, task: Task, history: Sequence[Transition], state: str) -> list[str] | None:
         ids = sorted(set(_ID.findall(state)), key=int)
@@ -163,13 +167,31 @@ class WebArenaDomain(Domain):
         return TaskCheck(Task(task_id=f"webarena-gen-{stable_id(self.name, text, parent.task_id)}", domain=self.name,
                               instruction=text, initial_observation=parent.initial_observation, meta=meta))
 
+    def check_action_in_episode(self, task: Task, history: Sequence[Transition], state: str,
+                                action: str) -> str | None:
+        """``go_forward`` before any ``go_back`` has no page to go to (:func:`.episode.no_page_to_go`)."""
+        from .episode import no_page_to_go
+
+        return no_page_to_go(history, state, action)
+
     def told_outcome(self, task: Task, history: Sequence[Transition], state: str, action: str) -> Outcome | None:
-        """``hover [id]`` on an element the page shows: hovering shows nothing new in the accessibility tree
-        (the guard has already checked that the element is there)."""
-        return Outcome(state, 0.0, False) if re.fullmatch(r"hover \[\d+\]", action.strip()) else None
+        """``hover [id]`` on an element the page shows changes nothing in the accessibility tree (the guard
+        has already checked that the element is there); ``goto``, ``go_back``, ``go_forward``, ``scroll`` and
+        ``press`` are told when the episode fixes the page (:func:`.episode.told_page`)."""
+        if re.fullmatch(r"hover \[\d+\]", action.strip()):
+            return Outcome(state, 0.0, False)
+        from .episode import told_page
+
+        page = told_page(history, state, action)
+        return Outcome(page, 0.0, False) if page is not None else None
 
     def told_reasoning(self, action: str) -> str:
-        return f"{action} only moves the pointer; the accessibility tree shows nothing new, so the page stays; reward 0."
+        kind = action.strip().split(" ")[0].split("[")[0]
+        if kind in ("hover", "scroll", "press"):
+            return (f"{action} changes nothing the accessibility tree shows (the pointer, the focus or a page that "
+                    "already fits in the viewport), so the page stays; reward 0.")
+        return (f"{action} loads a page the episode has already loaded, and nothing since could have changed the "
+                "site's data, so it shows the same tree with the same ids; reward 0.")
 
     def check_outcome(self, task: Task, state: str, action: str, outcome: Outcome,
                       history: Sequence[Transition] = ()) -> tuple[Outcome, str | None]:
