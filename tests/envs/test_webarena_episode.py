@@ -5,6 +5,7 @@ model."""
 from __future__ import annotations
 
 import collections
+from collections.abc import Iterator
 
 import gymnasium as gym
 import pytest
@@ -14,7 +15,8 @@ from fakes import FakeModel
 import dreamgym_env  # noqa: F401  (registers the envs)
 from dreamgym_env.data.collect import CollectConfig, collect
 from dreamgym_env.domain import get_domain
-from dreamgym_env.types import Transition
+from dreamgym_env.training.examples import episodes_of
+from dreamgym_env.types import Task, Transition
 
 DOMAIN = get_domain("webarena")
 URL = "http://reddit.local/"
@@ -26,27 +28,29 @@ def _kind(action: str) -> str:
 
 @pytest.fixture(scope="module")
 def episodes() -> list[list[Transition]]:
-    by_episode: dict[str, list[Transition]] = collections.defaultdict(list)
-    for t in collect(CollectConfig("webarena", episodes=150, split="test", seed=12), progress=False):
-        by_episode[t.episode_id].append(t)
-    return list(by_episode.values())
+    return episodes_of(collect(CollectConfig("webarena", episodes=150, split="test", seed=12), progress=False))
 
 
-def test_every_told_page_is_the_engines_page(episodes: list[list[Transition]]) -> None:
+def _steps(episodes: list[list[Transition]]) -> Iterator[tuple[Task, list[Transition], Transition, str | None]]:
+    """Each real step with its task, the episode before it, and why the guard rejects it (``None``: it does not)."""
     tasks = {t.task_id: t for t in DOMAIN.tasks("test")}
-    told: collections.Counter[str] = collections.Counter()
-    steps = 0
     for ep in episodes:
         task = tasks[ep[0].task_id]
         for i, t in enumerate(ep):
-            steps += 1
-            if DOMAIN.check_action(t.action, t.state) or DOMAIN.check_action_in_episode(task, ep[:i], t.state,
-                                                                                         t.action):
-                continue  # the guard's
-            out = DOMAIN.told_outcome(task, ep[:i], t.state, t.action)
-            if out is not None:
-                assert (out.next_state, out.reward, out.done) == (t.next_state, 0.0, False), (t.action, i)
-                told[_kind(t.action)] += 1
+            err = DOMAIN.check_action(t.action, t.state) or DOMAIN.check_action_in_episode(task, ep[:i], t.state,
+                                                                                            t.action)
+            yield task, ep[:i], t, err
+
+
+def test_every_told_page_is_the_engines_page(episodes: list[list[Transition]]) -> None:
+    told: collections.Counter[str] = collections.Counter()
+    steps = 0
+    for task, hist, t, err in _steps(episodes):
+        steps += 1
+        out = None if err else DOMAIN.told_outcome(task, hist, t.state, t.action)
+        if out is not None:
+            assert (out.next_state, out.reward, out.done) == (t.next_state, 0.0, False), (t.action, len(hist))
+            told[_kind(t.action)] += 1
     # Every rule fires on real episodes: a revisit by URL, back (to a page or to about:blank), a scroll
     # that cannot move, a key that changes nothing, a hover.
     assert set(told) >= {"goto", "go_back", "scroll", "press", "hover"}, told
@@ -54,18 +58,13 @@ def test_every_told_page_is_the_engines_page(episodes: list[list[Transition]]) -
 
 
 def test_guard_rejects_what_the_engine_rejects_and_nothing_it_accepts(episodes: list[list[Transition]]) -> None:
-    tasks = {t.task_id: t for t in DOMAIN.tasks("test")}
     rejected: collections.Counter[str] = collections.Counter()
     invalid = 0
-    for ep in episodes:
-        task = tasks[ep[0].task_id]
-        for i, t in enumerate(ep):
-            err = DOMAIN.check_action(t.action, t.state) or DOMAIN.check_action_in_episode(task, ep[:i], t.state,
-                                                                                            t.action)
-            invalid += t.valid is False
-            if err:
-                assert t.valid is False and t.next_state == t.state, (t.action, err)
-                rejected["root" if "RootWebArea" in err else _kind(t.action)] += 1
+    for _task, _hist, t, err in _steps(episodes):
+        invalid += t.valid is False
+        if err:
+            assert t.valid is False and t.next_state == t.state, (t.action, err)
+            rejected["root" if "RootWebArea" in err else _kind(t.action)] += 1
     assert rejected["root"] >= 10 and rejected["go_forward"] >= 3, rejected
     assert sum(rejected.values()) / invalid > 0.95, (rejected, invalid)
 

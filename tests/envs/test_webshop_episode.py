@@ -14,6 +14,7 @@ import dreamgym_env  # noqa: F401  (registers the envs)
 from dreamgym_env.data.collect import CollectConfig, collect
 from dreamgym_env.domain import Outcome, get_domain
 from dreamgym_env.evaluation.fidelity import EvalItem, ModelPredictor
+from dreamgym_env.training.examples import episodes_of
 from dreamgym_env.types import Transition
 
 DOMAIN = get_domain("webshop")
@@ -32,10 +33,7 @@ def _kind(t: Transition) -> str:
 
 @pytest.fixture(scope="module")
 def episodes() -> list[list[Transition]]:
-    by_episode: dict[str, list[Transition]] = collections.defaultdict(list)
-    for t in collect(CollectConfig("webshop", episodes=300, split="test", seed=12), progress=False):
-        by_episode[t.episode_id].append(t)
-    return list(by_episode.values())
+    return episodes_of(collect(CollectConfig("webshop", episodes=300, split="test", seed=12), progress=False))
 
 
 def test_every_told_page_is_the_engines_page(episodes: list[list[Transition]]) -> None:
