@@ -28,12 +28,12 @@ from dreamgym_env.types import Transition
 from .actions import Action, ActionParsingError, parse_action
 from .browser import VIEWPORT_LINES
 from .sites import BLANK_URL
+from .tree import EDITABLE_ROLES
 
 #: Keys whose press changes nothing the tree shows (``Enter`` submits, ``Backspace``/``Delete`` edit the
 #: focused field, ``Alt+ArrowLeft``/``Meta+[`` go back; every other key only moves focus or selects).
 _PAGE_KEYS = frozenset({"Enter", "Backspace", "Delete", "Alt+ArrowLeft", "Meta+["})
 _BACK_KEYS = frozenset({"Alt+ArrowLeft", "Meta+["})
-_EDITABLE = frozenset({"textbox", "searchbox", "combobox", "spinbutton"})
 _URL = re.compile(r"\nURL: ([^\n]*)\Z")
 _FOCUSED_FIELD = re.compile(r"^\t+\[\d+\] .* focused: True", re.MULTILINE)
 
@@ -123,7 +123,7 @@ class EpisodeBrowser:
     def _may_submit(self, action: Action, state: str) -> bool:
         """A button, option or checkbox runs a handler; Enter in a field submits its form."""
         if action.kind == "click":
-            return _role(state, action.element_id) not in _EDITABLE
+            return _role(state, action.element_id) not in EDITABLE_ROLES
         return (action.kind == "type" and action.enter) or (action.kind == "press" and action.text == "Enter")
 
     def _push(self, url: str, page: str) -> None:
