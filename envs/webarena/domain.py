@@ -10,6 +10,8 @@ from pathlib import Path
 from dreamgym_env.domain import Domain, ImportHooks, Outcome, Policy, TaskCheck
 from dreamgym_env.types import Task, Transition, stable_id
 
+from .tree import EDITABLE_ROLES
+
 #: WebArena's action grammar (``id`` actions take the element id in brackets).
 ACTION_PATTERNS = tuple(
     re.compile(p, re.DOTALL)
@@ -28,11 +30,10 @@ ACTION_PATTERNS = tuple(
         r"stop \[(.*)\]",
     )
 )
-_EDITABLE = frozenset({"textbox", "searchbox", "combobox", "spinbutton"})
-_ID = re.compile(r"^\s*\[(\d+)\] ", re.MULTILINE)
+_EDITABLE = EDITABLE_ROLES
+#: An element's id and role at the start of its tree line (tab-indented: the RootWebArea line ``[1]`` is not one).
+_ID_ROLE = re.compile(r"^\t+\[(\d+)\] (\S+) ", re.MULTILINE)
 _ELEMENT = re.compile(r"^\s*\[\d+\] (\S+) '([^'\n]*)'", re.MULTILINE)
-_ACTION_EDITABLE = frozenset({"textbox", "searchbox", "combobox", "spinbutton"})
-_ID = re.compile(r"^(?:click|hover|type) \[(\d+)\]")
 
 SYSTEM_PROMPT = """\
 You simulate WebArena, a set of websites (shopping: One Stop Market; shopping_admin: its Magento admin; gitlab; \
@@ -123,7 +124,9 @@ class WebArenaDomain(Domain):
         return BLANK_PAGE
 
     def admissible_actions(self, task: Task, history: Sequence[Transition], state: str) -> list[str] | None:
-        ids = sorted(set(_ID.findall(state)), key=int)
+        from .env import CLICKABLE
+
+        ids = sorted({i for i, role in _ID_ROLE.findall(state) if role in CLICKABLE}, key=int)
         return [f"click [{i}]" for i in ids] + ["go_back", "scroll [down]", "scroll [up]", "stop [answer]"]
 
     def import_hooks(self) -> ImportHooks:
@@ -169,7 +172,7 @@ class WebArenaDomain(Domain):
 
     def check_action_in_episode(self, task: Task, history: Sequence[Transition], state: str,
                                 action: str) -> str | None:
-        """``go_forward`` before any ``go_back`` has no page to go to (:func:`.episode.no_page_to_go`)."""
+        """``go_back``/``go_forward`` with no page to go to (:func:`.episode.no_page_to_go`)."""
         from .episode import no_page_to_go
 
         return no_page_to_go(history, state, action)

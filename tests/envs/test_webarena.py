@@ -342,6 +342,10 @@ def test_domain_wiring(domain, all_tasks):
     assert "no element" in domain.check_action("click [99999]", state)
     assert "not an editable" in domain.check_action(f"type [{link}] [x]", state)
     assert domain.check_action("open the page", state)
+    # The clicks the domain offers are the engine's (interactive elements; not the root [1], not text).
+    clicks = [a for a in domain.admissible_actions(all_tasks[0], [], state) if a.startswith("click")]
+    assert f"click [{link}]" in clicks and "click [1]" not in clicks
+    assert all(domain.check_action(a, state) is None for a in clicks)
     with pytest.raises(InvalidConfigError, match="Valid ones"):
         domain.make_policy("oracle")
 
