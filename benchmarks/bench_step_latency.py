@@ -48,21 +48,21 @@ def pct(xs: list[float], q: float) -> float:
 
 def bench_env(env_id: str, base_url: str, steps: int, max_new_tokens: int) -> dict:
     env = gym.make(env_id, base_url=base_url, max_new_tokens=max_new_tokens)
-    domain = get_domain(dreamgym_env.ENV_IDS[env_id])
     rng = random.Random(0)
     raw = OpenAIExperienceModel(OpenAIModelConfig(base_url=base_url))
     step_s, raw_s, model_s, retr_s, tokens, fallbacks = [], [], [], [], [], 0
     obs, _ = env.reset(seed=0)
     for _ in tqdm(range(steps), desc=env_id, leave=False):
         ep = env.unwrapped.episode
-        action = domain.demo_action(ep.task, ep.history, obs, rng) or domain.seed_transitions()[0].action
-        # The exact request the env is about to send (same retrieval, same prompt), for the raw baseline.
         pipe = env.unwrapped.pipeline
+        # A step the model answers: a told or guarded step sends no request and has no raw counterpart.
+        action = pipe.demo_model_action(ep, rng)
+        # The exact request the env is about to send (same retrieval, same prompt), for the raw baseline.
         req = pipe.request(ep, action, pipe.retrieve([ep], [action])[0], seed=0)
         t0 = time.perf_counter()
         obs, _, term, trunc, info = env.step(action)
         t1 = time.perf_counter()
-        if info["action_error"] is None:
+        if info["action_error"] is None and not info["told"]:
             step_s.append(t1 - t0)
             model_s.append(info["timings"]["model_s"])
             retr_s.append(info["timings"]["retrieve_s"])

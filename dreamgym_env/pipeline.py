@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -150,6 +151,20 @@ class StepPipeline:
         if not self.settings.tell_from_episode:
             return None
         return self.domain.told_outcome(ep.task, ep.history, ep.state, action)
+
+    def needs_model(self, ep: Episode, action: object) -> bool:
+        """Whether a step with ``action`` would go to the model: neither the guard nor the episode answers it."""
+        text, error = self.guard(ep, action)
+        return error is None and self.tell(ep, text) is None
+
+    def demo_model_action(self, ep: Episode, rng: random.Random, tries: int = 20) -> str:
+        """A demo-agent action (:meth:`Domain.demo_action`) that the model answers, for tests and benchmarks
+        that time or check the model path; the domain's first seed action when ``tries`` draws find none."""
+        for _ in range(tries):
+            action = self.domain.demo_action(ep.task, ep.history, ep.state, rng)
+            if action and self.needs_model(ep, action):
+                return action
+        return self.domain.seed_transitions()[0].action
 
     def retrieve(self, eps: Sequence[Episode], actions: Sequence[str]) -> list[list[Retrieved]]:
         """Stage 2: top-k similar stored transitions for each (state, action), batched."""

@@ -160,3 +160,22 @@ def test_pipeline_tells_a_revisit_without_the_model() -> None:
     assert info["told"] and model.requests == [] and "already loaded" in info["reasoning"]
     obs, _, _, _, info = env.step("go_forward")
     assert obs == B and info["told"] and model.requests == []
+
+
+def test_demo_model_action_skips_what_the_episode_tells() -> None:
+    # Tests and benchmarks of the model path draw demo actions through this: it must never hand them a
+    # step the episode answers (on B after A, go_back is told) or one the guard rejects.
+    import random
+
+    model = FakeModel()
+    env = gym.make("DreamGym-WebArena-v0", experience_model=model, retrieval_k=0).unwrapped
+    env.reset(seed=0)
+    env._episode.history = [_t(A, "click [10]", B)]
+    env._episode.state = B
+    pipe, ep = env.pipeline, env._episode
+    assert not pipe.needs_model(ep, "go_back") and not pipe.needs_model(ep, "click [1]")
+    rng = random.Random(0)
+    drawn = {pipe.demo_model_action(ep, rng) for _ in range(30)}
+    assert drawn and all(pipe.needs_model(ep, a) for a in drawn), drawn
+    _, _, _, _, info = env.step(sorted(drawn)[0])
+    assert not info["told"] and info["action_error"] is None and len(model.requests) == 1

@@ -36,14 +36,14 @@ def test_env_steps_against_real_server(vllm_server, env_id: str) -> None:
     rng = random.Random(0)
     answered = 0
     for _ in range(2):
-        ep = env.unwrapped.episode
-        # The demo agent may find nothing to do on a hallucinated page: fall back to a real seed action.
-        action = domain.demo_action(ep.task, ep.history, obs, rng) or domain.seed_transitions()[0].action
+        # A demo action the model answers (not one the guard or the episode's history answers, e.g.
+        # WebArena's go_back to a page seen before); a real seed action if the agent finds none.
+        action = env.unwrapped.pipeline.demo_model_action(env.unwrapped.episode, rng)
         obs, reward, terminated, truncated, info = env.step(action)
         assert env.observation_space.contains(obs)
         assert domain.reward_range[0] <= reward <= domain.reward_range[1]
         assert isinstance(terminated, bool) and isinstance(truncated, bool)
-        assert info["action_error"] is None
+        assert info["action_error"] is None and not info["told"]
         assert info["prompt_tokens"] > 0 and info["completion_tokens"] > 0
         assert len(info["retrieved"]) == 3
         assert info["latency_s"] > 0
