@@ -51,7 +51,7 @@ def bench_env(env_id: str, base_url: str, steps: int, max_new_tokens: int) -> di
     rng = random.Random(0)
     raw = OpenAIExperienceModel(OpenAIModelConfig(base_url=base_url))
     step_s, raw_s, model_s, retr_s, tokens, fallbacks = [], [], [], [], [], 0
-    obs, _ = env.reset(seed=0)
+    env.reset(seed=0)
     for _ in tqdm(range(steps), desc=env_id, leave=False):
         ep = env.unwrapped.episode
         pipe = env.unwrapped.pipeline
@@ -60,7 +60,7 @@ def bench_env(env_id: str, base_url: str, steps: int, max_new_tokens: int) -> di
         # The exact request the env is about to send (same retrieval, same prompt), for the raw baseline.
         req = pipe.request(ep, action, pipe.retrieve([ep], [action])[0], seed=0)
         t0 = time.perf_counter()
-        obs, _, term, trunc, info = env.step(action)
+        _, _, term, trunc, info = env.step(action)
         t1 = time.perf_counter()
         if info["action_error"] is None and not info["told"]:
             step_s.append(t1 - t0)
@@ -71,7 +71,7 @@ def bench_env(env_id: str, base_url: str, steps: int, max_new_tokens: int) -> di
             r = raw.generate([ModelRequest(req.messages, req.max_tokens, req.temperature, 0, req.reply_format)])[0]
             raw_s.append(r.latency_s)
         if term or trunc:
-            obs, _ = env.reset()
+            env.reset()
     raw.close()
     return {"steps": len(step_s), "step_p50_s": pct(step_s, 50), "step_p90_s": pct(step_s, 90),
             "model_p50_s": pct(model_s, 50), "retrieve_p50_s": pct(retr_s, 50),
