@@ -5,6 +5,7 @@ model."""
 from __future__ import annotations
 
 import collections
+import random
 from collections.abc import Iterator
 
 import gymnasium as gym
@@ -149,12 +150,18 @@ def test_guard_names_the_root_element() -> None:
     assert DOMAIN.check_action("click [10]", A) is None
 
 
-def test_pipeline_tells_a_revisit_without_the_model() -> None:
+def _env_on_b_after_a() -> tuple[gym.Env, FakeModel]:
+    """A WebArena env (fake model, no retrieval) whose episode clicked from page A to page B."""
     model = FakeModel()
     env = gym.make("DreamGym-WebArena-v0", experience_model=model, retrieval_k=0).unwrapped
     env.reset(seed=0)
     env._episode.history = [_t(A, "click [10]", B)]
     env._episode.state = B
+    return env, model
+
+
+def test_pipeline_tells_a_revisit_without_the_model() -> None:
+    env, model = _env_on_b_after_a()
     obs, r, term, _, info = env.step("go_back")
     assert obs == A and r == 0.0 and not term
     assert info["told"] and model.requests == [] and "already loaded" in info["reasoning"]
@@ -165,13 +172,7 @@ def test_pipeline_tells_a_revisit_without_the_model() -> None:
 def test_demo_model_action_skips_what_the_episode_tells() -> None:
     # Tests and benchmarks of the model path draw demo actions through this: it must never hand them a
     # step the episode answers (on B after A, go_back is told) or one the guard rejects.
-    import random
-
-    model = FakeModel()
-    env = gym.make("DreamGym-WebArena-v0", experience_model=model, retrieval_k=0).unwrapped
-    env.reset(seed=0)
-    env._episode.history = [_t(A, "click [10]", B)]
-    env._episode.state = B
+    env, model = _env_on_b_after_a()
     pipe, ep = env.pipeline, env._episode
     assert not pipe.needs_model(ep, "go_back") and not pipe.needs_model(ep, "click [1]")
     rng = random.Random(0)
