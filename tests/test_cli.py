@@ -46,6 +46,31 @@ def test_serve_command_is_loopback_cpu_eager_with_api_key(tmp_path) -> None:
     assert server.base_url == "http://127.0.0.1:8123/v1"
 
 
+def test_server_binds_the_engine_to_every_usable_core(tmp_path, monkeypatch) -> None:
+    # vLLM's own "auto" binding keeps a core for its scheduler: on 2 cores the engine would compute on one.
+    from dreamgym_env.serving import usable_cores
+
+    model = tmp_path / "m"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    monkeypatch.delenv("VLLM_CPU_OMP_THREADS_BIND", raising=False)
+    env = VLLMServer(ServerConfig(model=str(model))).environment()
+    assert env["VLLM_CPU_OMP_THREADS_BIND"] == usable_cores()
+    assert "VLLM_CPU_OMP_THREADS_BIND" not in VLLMServer(ServerConfig(model=str(model), cpu_threads="auto")).environment()
+    assert VLLMServer(ServerConfig(model=str(model), cpu_threads="0")).environment()["VLLM_CPU_OMP_THREADS_BIND"] == "0"
+    monkeypatch.setenv("VLLM_CPU_OMP_THREADS_BIND", "1")  # the user's environment wins
+    assert VLLMServer(ServerConfig(model=str(model))).environment()["VLLM_CPU_OMP_THREADS_BIND"] == "1"
+
+
+def test_usable_cores_writes_runs(monkeypatch) -> None:
+    import os
+
+    from dreamgym_env.serving import usable_cores
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 2, 3, 4, 7})
+    assert usable_cores() == "0,2-4,7"
+
+
 def test_collect_writes_transitions(tmp_path) -> None:
     out = tmp_path / "ws.jsonl"
     assert main(["collect", "--domain", "webshop", "--episodes", "3", "--out", str(out), "--policies", "expert"]) == 0

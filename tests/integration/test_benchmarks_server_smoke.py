@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import require_vllm
 from test_benchmarks_smoke import run_quick
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
@@ -78,3 +79,14 @@ def test_bench_alfworld_first_visits_quick(trained_server, tmp_path: Path) -> No
     assert conds["dreamgym"]["revisit_changed"] == 0.0  # a revisit lists what the first visit listed
     assert conds["dreamgym"]["return_closed"] == 0.0  # a receptacle the agent opened stays open
     assert conds["dreamgym"]["opens_tried"] > 0
+
+
+def test_bench_cpu_threads_quick(tmp_path: Path) -> None:
+    # Two servers of the trained default, one per binding, the same real prompts and env steps on each.
+    require_vllm()
+    result = run_quick("bench_cpu_threads.py", tmp_path)
+    assert [r["binding"] for r in result["runs"]] == ["auto", "all"] and result["usable_cores"]
+    for r in result["runs"]:
+        assert r["single_tokens_per_s"] > 0 and r["batch_completion_tokens_per_s"] > 0 and r["env_steps_per_s"] > 0
+        assert 0 < r["env_model_answered"] <= r["env_steps"]
+    assert result["runs"][0]["ratio_vs_base"]["env_steps_per_s"] == 1.0
