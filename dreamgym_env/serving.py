@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -20,7 +21,7 @@ from pathlib import Path
 import httpx
 from typing_extensions import Self
 
-from dreamgym_env.error import DreamGymError, MissingDependencyError
+from dreamgym_env.error import DreamGymError, InvalidConfigError, MissingDependencyError
 from dreamgym_env.model.assets import resolve_model_path
 
 
@@ -60,6 +61,15 @@ class ServerConfig:
     cpu_threads: str = "all"
     extra_args: tuple[str, ...] = field(default_factory=tuple)
     log_file: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.cpu_threads not in ("all", "auto") and not _CPU_LIST.fullmatch(self.cpu_threads):
+            raise InvalidConfigError(f"cpu_threads={self.cpu_threads!r}: use 'all', 'auto' or a CPU list such as "
+                                     "'0-3' or '0,2-5' (vLLM's VLLM_CPU_OMP_THREADS_BIND; '|' separates ranks)")
+
+
+#: A CPU list as ``VLLM_CPU_OMP_THREADS_BIND`` takes it: ``0-3``, ``0,2-5``, ``0-1|2-3`` (one per rank).
+_CPU_LIST = re.compile(r"\d+(-\d+)?(,\d+(-\d+)?)*(\|\d+(-\d+)?(,\d+(-\d+)?)*)*")
 
 
 def free_port(host: str = "127.0.0.1") -> int:

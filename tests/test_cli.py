@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from dreamgym_env.cli import build_parser, main
+from dreamgym_env.error import InvalidConfigError
 from dreamgym_env.serving import ServerConfig, VLLMServer
 
 
@@ -58,6 +59,8 @@ def test_server_binds_the_engine_to_every_usable_core(tmp_path, monkeypatch) -> 
     assert env["VLLM_CPU_OMP_THREADS_BIND"] == usable_cores()
     assert "VLLM_CPU_OMP_THREADS_BIND" not in VLLMServer(ServerConfig(model=str(model), cpu_threads="auto")).environment()
     assert VLLMServer(ServerConfig(model=str(model), cpu_threads="0")).environment()["VLLM_CPU_OMP_THREADS_BIND"] == "0"
+    with pytest.raises(InvalidConfigError, match="CPU list"):
+        ServerConfig(cpu_threads="two cores")
     monkeypatch.setenv("VLLM_CPU_OMP_THREADS_BIND", "1")  # the user's environment wins
     assert VLLMServer(ServerConfig(model=str(model))).environment()["VLLM_CPU_OMP_THREADS_BIND"] == "1"
 
