@@ -443,5 +443,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     return int(args.fn(args) or 0)
 
 
+def console() -> int:
+    """The ``dreamgym`` script: :func:`main`, with the project's typed errors (bad input, a missing extra, a
+    server that cannot be reached) printed as one line and exit status 2 instead of a traceback."""
+    from dreamgym_env.error import DreamGymError
+
+    try:
+        return main()
+    except DreamGymError as e:
+        print(f"dreamgym: error: {e}", file=sys.stderr)
+        return 2
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(console())

@@ -25,6 +25,14 @@ def test_console_script_is_installed() -> None:
     assert out.returncode == 0 and "demo" in out.stdout and "serve" in out.stdout and "collect" in out.stdout
 
 
+def test_a_typed_error_is_one_line_and_exit_status_2() -> None:
+    # The script prints the project's typed errors as their message (which says how to fix it), not a traceback.
+    out = subprocess.run([sys.executable, "-m", "dreamgym_env.cli", "serve", "--cpu-threads", "two"],
+                         capture_output=True, text=True, check=False)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.startswith("dreamgym: error: cpu_threads='two'") and "'0-3'" in out.stderr
+
+
 def test_unknown_command_exits_nonzero() -> None:
     with pytest.raises(SystemExit):
         build_parser().parse_args(["fly"])
